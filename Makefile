@@ -1,0 +1,50 @@
+# Two commands from a fresh clone: `make run` and `make test`. Both are idempotent:
+# each step is a file target, so a second run only redoes what is out of date.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FC := $(BIN)/factcheck
+INSTALLED := $(VENV)/.installed
+MODEL := models/e5-small-nl/conversion.json
+INDEX := build/index/manifest.json
+VERIFIER := build/verifier.skops
+CORPUS := $(wildcard corpus/*.txt corpus/*.md corpus/*.pdf) corpus/metadata.yaml
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup run test bench eval clean
+
+setup: $(VERIFIER)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(MODEL): $(INSTALLED)
+	$(FC) prepare-model
+
+$(INDEX): $(MODEL) $(CORPUS) configs/default.yaml $(wildcard pipeline/*.py)
+	$(FC) index
+
+$(VERIFIER): $(INDEX) corpus/labelled/claims.csv
+	$(FC) train
+
+run: setup
+	$(FC) batch examples/posts.csv -o out/posts_checked.csv --column post
+	$(FC) show out/posts_checked.csv
+
+test: setup
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/throughput.py
+
+eval: setup
+	$(FC) evaluate corpus/labelled/claims.csv --split test --out out/eval
+
+clean:
+	rm -rf build out

@@ -1,0 +1,100 @@
+"""Load and validate ``configs/default.yaml`` (or another YAML file of the same shape)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import FactCheckError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Paths(_Section):
+    corpus_dir: Path
+    index_dir: Path
+    models_dir: Path
+    verifier_model: Path
+    labelled_claims: Path
+
+
+class Embedding(_Section):
+    model: Literal["e5-small-nl", "minilm-en"]
+    batch_size: int = Field(gt=0, le=1024)
+    max_seq_length: int = Field(ge=16, le=512)
+    threads: int = Field(ge=1, le=64)
+
+
+class Chunking(_Section):
+    max_sentences: int = Field(ge=1, le=10)
+    max_chars: int = Field(ge=50, le=5000)
+    min_chars: int = Field(ge=0, le=500)
+
+
+class Retrieval(_Section):
+    k: int = Field(ge=1, le=50)
+    candidates: int = Field(ge=1, le=500)
+    fusion: Literal["rrf", "dense", "lexical"]
+    rrf_k: float = Field(gt=0)
+    dense_weight: float = Field(ge=0)
+    lexical_weight: float = Field(ge=0)
+    split_compounds: bool
+
+
+class Verdict(_Section):
+    evidence_passages: int = Field(ge=1, le=10)
+    seed: int
+    calibration_folds: int = Field(ge=2, le=20)
+    post_contradicted_min_confidence: float = Field(ge=0, le=1)
+
+
+class Posts(_Section):
+    max_chars: int = Field(ge=100)
+    min_claim_words: int = Field(ge=1)
+    language_min_confidence: float = Field(ge=0, le=1)
+
+
+class Batch(_Section):
+    chunk_rows: int = Field(ge=1, le=100_000)
+    text_column_candidates: list[str]
+
+
+class Config(_Section):
+    paths: Paths
+    embedding: Embedding
+    chunking: Chunking
+    retrieval: Retrieval
+    verdict: Verdict
+    posts: Posts
+    batch: Batch
+
+    def path(self, name: str) -> Path:
+        """An entry of ``paths`` resolved against the project root."""
+        value = getattr(self.paths, name)
+        return value if value.is_absolute() else PROJECT_ROOT / value
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a config file; raise FactCheckError naming the bad key."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FactCheckError(f"cannot read config {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise FactCheckError(f"config {path} is not valid YAML: {exc}".splitlines()[0]) from None
+    if not isinstance(raw, dict):
+        raise FactCheckError(f"config {path} must be a mapping of sections")
+    try:
+        return Config(**raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise FactCheckError(f"config {path}: bad key '{key}': {first['msg']}") from None
