@@ -1,0 +1,252 @@
+"""Embed/index stage: passages, their embeddings and a BM25 index, on disk, with a manifest.
+
+Layout of the index directory::
+
+    manifest.json      corpus file hashes, model identity, chunking and lexical settings, versions
+    documents.json     document metadata and clean text (to show passages in context)
+    passages.jsonl     one passage per line, in embedding-row order
+    embeddings.npy     float32, unit-length rows
+    lexicon.json       compound-part vocabulary of the lexical analyzer
+    bm25/              bm25s index over the analyzer's terms
+
+A build writes a sibling temporary directory and swaps it in only when complete,
+so an interrupted build never leaves a half index that loads as valid.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from .chunk import Passage, chunk_document
+from .config import Config
+from .errors import FactCheckError
+from .ingest import DocumentMeta, IngestProblem, ingest_corpus
+from .text import LexicalAnalyzer
+
+FORMAT_VERSION = 1
+_VERSIONED_PACKAGES = ("sentence-transformers", "transformers", "torch", "bm25s", "numpy", "spacy",
+                       "snowballstemmer", "simplemma", "pypdf")
+
+
+@dataclass
+class BuildReport:
+    status: str  # "up to date" | "built"
+    passages: int
+    documents: int
+    reused_documents: list[str] = field(default_factory=list)
+    embedded_documents: list[str] = field(default_factory=list)
+    problems: list[IngestProblem] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Index:
+    """A loaded index: everything retrieval and display need."""
+
+    passages: list[Passage]
+    embeddings: np.ndarray
+    bm25: object
+    analyzer: LexicalAnalyzer
+    documents: dict[str, dict]
+    manifest: dict
+
+    def context(self, passage: Passage, chars: int = 200) -> str:
+        text = self.documents[passage.doc_id]["clean_text"]
+        return text[max(0, passage.start - chars):passage.end + chars]
+
+
+def _package_versions() -> dict[str, str]:
+    versions = {}
+    for name in _VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def _corpus_hashes(corpus_dir: Path) -> dict[str, str]:
+    hashes = {}
+    for path in sorted(corpus_dir.iterdir()):
+        if path.is_file() and path.suffix.lower() in (".txt", ".md", ".pdf", ".yaml"):
+            try:
+                hashes[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError as exc:
+                hashes[path.name] = f"unreadable: {exc.strerror}"
+    return hashes
+
+
+def expected_manifest(config: Config, model_identity: str) -> dict:
+    """What the manifest of an up-to-date index must say (apart from build facts)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "corpus_files": _corpus_hashes(config.path("corpus_dir")),
+        "model": model_identity,
+        "chunking": config.chunking.model_dump(),
+        "lexical": {"split_compounds": config.retrieval.split_compounds},
+        "packages": _package_versions(),
+    }
+
+
+_COMPARED_KEYS = ("format_version", "corpus_files", "model", "chunking", "lexical", "packages")
+
+
+def manifest_difference(found: dict, expected: dict) -> str | None:
+    """A short human reason why ``found`` does not match, or None when it does."""
+    for key in _COMPARED_KEYS:
+        if found.get(key) == expected[key]:
+            continue
+        if key == "corpus_files":
+            old, new = found.get(key, {}), expected[key]
+            changed = sorted(set(old) ^ set(new) | {n for n in set(old) & set(new) if old[n] != new[n]})
+            return "corpus changed: " + ", ".join(changed[:5])
+        return f"{key} changed"
+    return None
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    try:
+        return json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def build_index(config: Config, encoder, force: bool = False, progress: bool = False) -> BuildReport:
+    """Build (or confirm) the index for the configured corpus and model."""
+    started = time.perf_counter()
+    index_dir = config.path("index_dir")
+    corpus_dir = config.path("corpus_dir")
+    if not corpus_dir.is_dir():
+        raise FactCheckError(f"corpus directory {corpus_dir} does not exist")
+    expected = expected_manifest(config, encoder.identity)
+    current = read_manifest(index_dir)
+    if current and not force and manifest_difference(current, expected) is None:
+        return BuildReport("up to date", current["passages"], len(current["documents"]),
+                           problems=[IngestProblem(**p) for p in current.get("problems", [])],
+                           seconds=time.perf_counter() - started)
+
+    ingested = ingest_corpus(corpus_dir)
+    if not ingested.documents:
+        reasons = "; ".join(str(p) for p in ingested.problems) or "no documents listed"
+        raise FactCheckError(f"no readable documents in {corpus_dir} ({reasons})")
+    reusable = _reusable_embeddings(index_dir, current, expected) if current and not force else {}
+
+    passages: list[Passage] = []
+    vectors: list[np.ndarray] = []
+    report = BuildReport("built", 0, len(ingested.documents), problems=ingested.problems)
+    for document in ingested.documents:
+        doc_passages = chunk_document(document, config.chunking)
+        cached = reusable.get(document.meta.id)
+        if cached is not None and cached[0] == document.source_sha256 and len(cached[1]) == len(doc_passages):
+            vectors.append(cached[1])
+            report.reused_documents.append(document.meta.id)
+        else:
+            vectors.append(encoder.encode_passages([p.text for p in doc_passages], progress=progress))
+            report.embedded_documents.append(document.meta.id)
+        passages.extend(doc_passages)
+    embeddings = np.vstack(vectors).astype(np.float32)
+
+    analyzer = LexicalAnalyzer(LexicalAnalyzer.build_vocabulary([p.text for p in passages]),
+                               config.retrieval.split_compounds)
+    manifest = {
+        **expected,
+        "passages": len(passages),
+        "documents": {d.meta.id: d.source_sha256 for d in ingested.documents},
+        "problems": [asdict(p) for p in ingested.problems],
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "embedding_dimension": int(embeddings.shape[1]),
+    }
+    _write_atomically(index_dir, passages, embeddings, analyzer, ingested.documents, manifest)
+    report.passages = len(passages)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _reusable_embeddings(index_dir: Path, current: dict, expected: dict) -> dict[str, tuple[str, np.ndarray]]:
+    """Per-document embeddings of the old index, when model and chunking are unchanged."""
+    if any(current.get(key) != expected[key] for key in ("format_version", "model", "chunking")):
+        return {}
+    try:
+        old = load_index_files(index_dir)
+    except (OSError, ValueError, KeyError):
+        return {}
+    rows: dict[str, list[int]] = {}
+    for row, passage in enumerate(old["passages"]):
+        rows.setdefault(passage.doc_id, []).append(row)
+    return {doc_id: (current["documents"].get(doc_id, ""), old["embeddings"][idx])
+            for doc_id, idx in rows.items()}
+
+
+def _write_atomically(index_dir: Path, passages, embeddings, analyzer, documents, manifest) -> None:
+    import bm25s
+
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building.", dir=index_dir.parent))
+    try:
+        with open(work / "passages.jsonl", "w", encoding="utf-8") as handle:
+            for passage in passages:
+                handle.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
+        np.save(work / "embeddings.npy", embeddings)
+        (work / "documents.json").write_text(json.dumps(
+            {d.meta.id: {"meta": asdict(d.meta), "clean_text": d.clean_text} for d in documents},
+            ensure_ascii=False), encoding="utf-8")
+        (work / "lexicon.json").write_text(json.dumps(sorted(analyzer.vocabulary), ensure_ascii=False),
+                                           encoding="utf-8")
+        bm25 = bm25s.BM25(method="lucene")  # Lucene's IDF never goes negative ("ketamine" is everywhere)
+        bm25.index([analyzer.terms(p.text) or ["<empty>"] for p in passages], show_progress=False)
+        bm25.save(str(work / "bm25"), show_progress=False)
+        # The manifest goes last: a directory without one is never taken for an index.
+        (work / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        old = index_dir.with_name(f".{index_dir.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        if index_dir.exists():
+            os.replace(index_dir, old)
+        os.replace(work, index_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def load_index_files(index_dir: Path) -> dict:
+    with open(index_dir / "passages.jsonl", encoding="utf-8") as handle:
+        passages = [Passage.from_dict(json.loads(line)) for line in handle]
+    embeddings = np.load(index_dir / "embeddings.npy")
+    if len(embeddings) != len(passages):
+        raise ValueError("embeddings and passages disagree in length")
+    return {"passages": passages, "embeddings": embeddings}
+
+
+def load_index(config: Config, model_identity: str) -> Index:
+    """Load the index, refusing one that does not match the corpus, model or configuration."""
+    import bm25s
+
+    index_dir = config.path("index_dir")
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        raise FactCheckError(f"no index at {index_dir}; build it with `factcheck index`")
+    reason = manifest_difference(manifest, expected_manifest(config, model_identity))
+    if reason:
+        raise FactCheckError(f"index at {index_dir} is out of date ({reason}); rebuild it with `factcheck index`")
+    try:
+        files = load_index_files(index_dir)
+        documents = json.loads((index_dir / "documents.json").read_text(encoding="utf-8"))
+        vocabulary = frozenset(json.loads((index_dir / "lexicon.json").read_text(encoding="utf-8")))
+        bm25 = bm25s.BM25.load(str(index_dir / "bm25"), show_progress=False, verbosity=0)
+    except (OSError, ValueError, KeyError) as exc:
+        raise FactCheckError(f"index at {index_dir} is damaged ({exc}); rebuild it with `factcheck index --force`") from None
+    analyzer = LexicalAnalyzer(vocabulary, config.retrieval.split_compounds)
+    return Index(files["passages"], files["embeddings"], bm25, analyzer, documents, manifest)
+
+
+def document_meta(index: Index, doc_id: str) -> DocumentMeta:
+    return DocumentMeta(**index.documents[doc_id]["meta"])
