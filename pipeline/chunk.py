@@ -31,6 +31,17 @@ class Passage:
         return cls(**{**data, "flags": tuple(data.get("flags", ()))})
 
 
+def indexed_text(passage: Passage, title: str, context: str) -> str:
+    """What the retrievers see of a passage: its text, optionally led by document title and section,
+    so a sentence like "Tijdens de behandeling wordt je bloeddruk gemeten." keeps its subject."""
+    parts = []
+    if context == "title_section":
+        parts.append(title)
+    if context in ("section", "title_section") and passage.section:
+        parts.append(passage.section)
+    return ". ".join(parts + [passage.text])
+
+
 def chunk_document(document: Document, settings: Chunking) -> list[Passage]:
     """Passages of one document, in reading order."""
     spans: list[tuple[int, int, str, tuple[str, ...]]] = []

@@ -30,12 +30,15 @@ class Embedding(_Section):
     batch_size: int = Field(gt=0, le=1024)
     max_seq_length: int = Field(ge=16, le=512)
     threads: int = Field(ge=1, le=64)
+    symmetric_prefix: bool
 
 
 class Chunking(_Section):
     max_sentences: int = Field(ge=1, le=10)
     max_chars: int = Field(ge=50, le=5000)
     min_chars: int = Field(ge=0, le=500)
+    context: Literal["none", "section", "title_section"]
+    lexical_context: bool
 
 
 class Retrieval(_Section):
@@ -52,6 +55,8 @@ class Verdict(_Section):
     evidence_passages: int = Field(ge=1, le=10)
     seed: int
     calibration_folds: int = Field(ge=2, le=20)
+    regularisation: float = Field(gt=0)
+    embedding_pair_features: bool
     post_contradicted_min_confidence: float = Field(ge=0, le=1)
 
 

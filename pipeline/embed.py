@@ -55,7 +55,10 @@ class Encoder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        self.spec = MODEL_SPECS[config.embedding.model]
+        spec = MODEL_SPECS[config.embedding.model]
+        # e5 is trained with "query: " on both sides for symmetric matching; the config can ask for that.
+        passage_prefix = spec.query_prefix if config.embedding.symmetric_prefix else spec.passage_prefix
+        self.spec = ModelSpec(spec.name, spec.query_prefix, passage_prefix)
         self.batch_size = config.embedding.batch_size
         folder = model_dir(config)
         if not (folder / "modules.json").exists():
@@ -65,7 +68,7 @@ class Encoder:
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self.model.max_seq_length = config.embedding.max_seq_length
         self.dimension = self.model.get_sentence_embedding_dimension()
-        self.identity = f"{self.spec.name}@{_folder_fingerprint(folder)}"
+        self.identity = f"{self.spec.name}@{_folder_fingerprint(folder)}|{self.spec.passage_prefix.strip()}"
         self._lock = threading.Lock()  # torch modules are not re-entrant across threads
 
     def _encode(self, texts: list[str], prefix: str, progress: bool) -> np.ndarray:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunk import Passage, chunk_document
+from .chunk import Passage, chunk_document, indexed_text
 from .config import Config
 from .errors import FactCheckError
 from .ingest import DocumentMeta, IngestProblem, ingest_corpus
@@ -150,7 +150,8 @@ def build_index(config: Config, encoder, force: bool = False, progress: bool = F
             vectors.append(cached[1])
             report.reused_documents.append(document.meta.id)
         else:
-            vectors.append(encoder.encode_passages([p.text for p in doc_passages], progress=progress))
+            texts = [indexed_text(p, document.meta.title, config.chunking.context) for p in doc_passages]
+            vectors.append(encoder.encode_passages(texts, progress=progress))
             report.embedded_documents.append(document.meta.id)
         passages.extend(doc_passages)
     embeddings = np.vstack(vectors).astype(np.float32)
@@ -165,7 +166,10 @@ def build_index(config: Config, encoder, force: bool = False, progress: bool = F
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "embedding_dimension": int(embeddings.shape[1]),
     }
-    _write_atomically(index_dir, passages, embeddings, analyzer, ingested.documents, manifest)
+    titles = {d.meta.id: d.meta.title for d in ingested.documents}
+    lexical_context = config.chunking.context if config.chunking.lexical_context else "none"
+    lexical_texts = [indexed_text(p, titles[p.doc_id], lexical_context) for p in passages]
+    _write_atomically(index_dir, passages, embeddings, analyzer, lexical_texts, ingested.documents, manifest)
     report.passages = len(passages)
     report.seconds = time.perf_counter() - started
     return report
@@ -186,7 +190,7 @@ def _reusable_embeddings(index_dir: Path, current: dict, expected: dict) -> dict
             for doc_id, idx in rows.items()}
 
 
-def _write_atomically(index_dir: Path, passages, embeddings, analyzer, documents, manifest) -> None:
+def _write_atomically(index_dir: Path, passages, embeddings, analyzer, lexical_texts, documents, manifest) -> None:
     import bm25s
 
     index_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -202,7 +206,7 @@ def _write_atomically(index_dir: Path, passages, embeddings, analyzer, documents
         (work / "lexicon.json").write_text(json.dumps(sorted(analyzer.vocabulary), ensure_ascii=False),
                                            encoding="utf-8")
         bm25 = bm25s.BM25(method="lucene")  # Lucene's IDF never goes negative ("ketamine" is everywhere)
-        bm25.index([analyzer.terms(p.text) or ["<empty>"] for p in passages], show_progress=False)
+        bm25.index([analyzer.terms(text) or ["<empty>"] for text in lexical_texts], show_progress=False)
         bm25.save(str(work / "bm25"), show_progress=False)
         # The manifest goes last: a directory without one is never taken for an index.
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")

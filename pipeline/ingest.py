@@ -11,12 +11,12 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from .errors import FactCheckError
+from .text import is_dutch_word
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf")
 METADATA_FILE = "metadata.yaml"
@@ -180,15 +180,6 @@ def ingest_corpus(corpus_dir: Path) -> IngestResult:
 
 # --------------------------------------------------------------------------- vocabulary
 
-@lru_cache(maxsize=1)
-def _dutch_lexicon():
-    """spaCy's Dutch lemma lookup table (keyed by word form) and the set of its lemmas."""
-    from spacy.lookups import load_lookups
-
-    table = load_lookups("nl", ["lemma_lookup"]).get_table("lemma_lookup")
-    return table, frozenset(str(lemma).lower() for lemma in table.values())
-
-
 class Vocabulary:
     """Is this a Dutch word? Asks the document itself, spaCy's lookups and simplemma."""
 
@@ -202,12 +193,8 @@ class Vocabulary:
             self.document_words.update(token.split("-"))
 
     def __contains__(self, word: str) -> bool:
-        import simplemma
-
         word = word.lower()
-        forms, lemmas = _dutch_lexicon()
-        return (word in self.document_words or word in forms or word in lemmas
-                or simplemma.is_known(word, lang="nl"))
+        return word in self.document_words or is_dutch_word(word)
 
     def seen_in_document(self, word: str) -> bool:
         """Whether the document itself uses ``word`` (or a two-word phrase, on one line)."""

@@ -18,6 +18,7 @@ class Hit:
     lexical_score: float  # BM25 score
     dense_rank: int       # 1-based; 0 when outside the retriever's candidates
     lexical_rank: int
+    row: int              # row of the passage in the index (and its embedding)
 
 
 @dataclass(frozen=True)
@@ -76,5 +77,5 @@ class Retriever:
             fused += 1e-6 * dense  # deterministic tie-break
         order = np.argsort(-fused, kind="stable")[:k]
         hits = [Hit(self.index.passages[i], float(fused[i]), float(dense[i]), float(lexical[i]),
-                    int(dense_rank[i]), int(lexical_rank[i])) for i in order]
+                    int(dense_rank[i]), int(lexical_rank[i]), int(i)) for i in order]
         return RetrievalResult(claim, vector, hits)

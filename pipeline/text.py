@@ -61,6 +61,25 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------- normalisation
 
+@lru_cache(maxsize=1)
+def _dutch_lexicon():
+    """spaCy's Dutch lemma lookup table (keyed by word form) and the set of its lemmas."""
+    from spacy.lookups import load_lookups
+
+    table = load_lookups("nl", ["lemma_lookup"]).get_table("lemma_lookup")
+    return table, frozenset(str(lemma).lower() for lemma in table.values())
+
+
+@lru_cache(maxsize=65536)
+def is_dutch_word(word: str) -> bool:
+    """Known to spaCy's Dutch lookup tables or to simplemma's Dutch dictionary."""
+    import simplemma
+
+    word = word.lower()
+    forms, lemmas = _dutch_lexicon()
+    return word in forms or word in lemmas or simplemma.is_known(word, lang="nl")
+
+
 def fold(text: str) -> str:
     """Lower-case and drop accents: "Geïnduceerde" -> "geinduceerde"."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
@@ -84,6 +103,17 @@ ANTONYMS = (
     ({"effectief", "effectieve", "werkt", "werkzaam", "helpt", "geneest", "bewezen", "aangetoond"},
      {"ineffectief", "onwerkzaam", "werkt niet", "onvoldoende", "onbewezen", "onduidelijk", "onbekend"}),
     ({"mannen", "man"}, {"vrouwen", "vrouw"}),
+    ({"veel", "uitgebreid", "vaak", "vaker", "meestal"}, {"weinig", "nauwelijks", "zelden", "beperkt"}),
+    ({"stimuleert", "bevordert", "activatie", "activeert"}, {"remt", "blokkade", "blokkeert", "onderdrukt"}),
+    ({"verbetert", "verbeterde", "verbeteringen", "verbetering", "beter"},
+     {"verslechtert", "verslechterde", "verslechtering", "slechter"}),
+    ({"steeg", "stijgt", "gestegen", "toe", "groeit", "nam toe"}, {"daalde", "daalt", "gedaald", "af", "neemt af"}),
+    ({"duur", "duurder", "invasief", "invasiever"}, {"goedkoop", "goedkoper"}),
+    ({"sterker", "sterk"}, {"zwakker", "zwak"}),
+    ({"omkeerbaar", "verdwijnen", "verdwijnt", "herstelt"}, {"blijvend", "onherstelbaar", "permanent"}),
+    ({"verwijdt", "verwijden"}, {"vernauwt", "vernauwen"}),
+    ({"volwassenen"}, {"ouderen", "kinderen"}),
+    ({"snuiven", "gesnoven"}, {"injecteren", "geïnjecteerd", "geinjecteerd", "slikken"}),
     ({"s-ketamine", "esketamine"}, {"r-ketamine", "arketamine"}),
     ({"goedgekeurd", "geregistreerd", "toegestaan", "legaal"}, {"verboden", "illegaal", "strafbaar", "afgekeurd"}),
 )
@@ -151,16 +181,37 @@ _UNITS = {
 }
 
 
+# Units of one dimension convert to a common base so "twee tot drie dagen" can meet "2-3 uur".
+_TIME_IN_HOURS = {"min": 1 / 60, "h": 1.0, "d": 24.0, "wk": 168.0, "mo": 730.0, "yr": 8760.0}
+_APPROXIMATE = re.compile(r"(?:ongeveer|circa|ca\.|rond|zo'n|zo’n|bijna|ruim|meer dan|minder dan|ruwweg|"
+                          r"grofweg|pakweg|vrijwel|nagenoeg|slechts|maar|tot)\s*$", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Quantity:
     low: float
     high: float
     unit: str
     text: str
+    approximate: bool = False
 
-    def overlaps(self, other: "Quantity", tolerance: float = 0.02) -> bool:
-        slack = tolerance * max(abs(self.high), abs(other.high), 1e-9)
-        return self.low - slack <= other.high and other.low - slack <= self.high
+    def comparable(self, other: "Quantity") -> bool:
+        if self.unit == other.unit:
+            return True
+        return self.unit in _TIME_IN_HOURS and other.unit in _TIME_IN_HOURS
+
+    def _base(self) -> tuple[float, float]:
+        factor = _TIME_IN_HOURS.get(self.unit, 1.0)
+        return self.low * factor, self.high * factor
+
+    def overlaps(self, other: "Quantity") -> bool:
+        """Same value within rounding; approximate wording ("bijna", "ongeveer") gets more room."""
+        if self.unit == "year" or other.unit == "year":
+            return self.low <= other.high and other.low <= self.high
+        (a_low, a_high), (b_low, b_high) = self._base(), other._base()
+        tolerance = 0.15 if (self.approximate or other.approximate) else 0.01
+        slack = tolerance * max(abs(a_high), abs(b_high), 1e-9)
+        return a_low - slack <= b_high and b_low - slack <= a_high
 
 
 def _to_number(token: str) -> float | None:
@@ -179,15 +230,38 @@ _NUMBER_WORDS = "|".join(sorted((re.escape(w) for w in _WORD_NUMBERS if _WORD_NU
 _NUM = rf"(?:\d+(?:[.,]\d+)*|{_NUMBER_WORDS})"
 _UNIT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
 _QUANTITY = re.compile(
-    rf"(?<![\w,.])(?P<low>{_NUM})(?:\s*(?:-|–|tot|à|a)\s*(?P<high>{_NUM}))?"
+    rf"(?<![\w,.\-])(?P<low>{_NUM})(?:\s*(?:-|–|tot|à|a)\s*(?P<high>{_NUM}))?"
     rf"(?:\s*(?P<unit>{_UNIT})(?![\w]))?",
     re.IGNORECASE)
+# "twee op de vijf", "een op de zes", "de helft", "een derde": shares, compared as percentages.
+_SHARE = re.compile(rf"(?<![\w])(?P<part>{_NUM})\s+op\s+de\s+(?P<whole>{_NUM})\b"
+                    r"|\b(?:de|een)\s+(?P<word>helft|derde|kwart|tiende)\b", re.IGNORECASE)
+_SHARE_WORDS = {"helft": 50.0, "derde": 100 / 3, "kwart": 25.0, "tiende": 10.0}
+_TIMES = re.compile(rf"(?<![\w])(?P<n>{_NUMBER_WORDS}|\d+)maal\b", re.IGNORECASE)
 
 
 def extract_quantities(text: str) -> list[Quantity]:
-    """Numbers with their unit, ranges included: "twee tot drie uur" -> 2-3 h; "0,5 mg/kg"."""
-    found = []
+    """Numbers with their unit, ranges included: "twee tot drie uur" -> 2-3 h; "0,5 mg/kg";
+    shares ("twee op de vijf" -> 40 %) and multiples ("tweemaal" -> 2 x)."""
+    found, taken = [], []
+    for match in _SHARE.finditer(text):
+        if match.group("word"):
+            value = _SHARE_WORDS[match.group("word").lower()]
+        else:
+            part, whole = _to_number(match.group("part")), _to_number(match.group("whole"))
+            if not part or not whole:
+                continue
+            value = 100.0 * part / whole
+        found.append(Quantity(value, value, "%", match.group(0), True))
+        taken.append(match.span())
+    for match in _TIMES.finditer(text):
+        value = _to_number(match.group("n"))
+        if value:
+            found.append(Quantity(value, value, "x", match.group(0)))
+            taken.append(match.span())
     for match in _QUANTITY.finditer(text):
+        if any(start <= match.start() < end for start, end in taken):
+            continue
         low = _to_number(match.group("low"))
         high = _to_number(match.group("high")) if match.group("high") else low
         if low is None or high is None:
@@ -199,7 +273,8 @@ def extract_quantities(text: str) -> list[Quantity]:
             continue  # "een" alone is an article, not a number
         if not unit and 1900 <= low <= 2100 and low == high and low == int(low):
             unit = "year"
-        found.append(Quantity(min(low, high), max(low, high), unit, match.group(0).strip()))
+        approximate = bool(_APPROXIMATE.search(text[:match.start()]))
+        found.append(Quantity(min(low, high), max(low, high), unit, match.group(0).strip(), approximate))
     return found
 
 

@@ -1,0 +1,68 @@
+"""Evidence retrieval benchmark: BM25-only, dense-only and hybrid, side by side in one run.
+
+    .venv/bin/python bench/retrieval.py [--split test] [--k 5]
+
+A retrieved passage is a hit when it contains the claim's gold evidence quote
+(compared after folding case, whitespace, hyphens and punctuation). Only
+supported and contradicted claims have evidence. Fusion settings come from
+configs/default.yaml and were chosen on the train and dev splits only.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd  # noqa: E402
+
+from pipeline.checker import FactChecker  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.evidence import first_hit_rank, mean_reciprocal_rank, recall_at  # noqa: E402
+from pipeline.posts import normalise_post  # noqa: E402
+
+
+def run(split: str, k: int, config_path: str | None, show_misses: bool) -> None:
+    config = load_config(config_path)
+    checker = FactChecker(config)
+    claims = pd.read_csv(config.path("labelled_claims"), keep_default_na=False)
+    chosen = {"all": claims["split"] != "", "trainval": claims["split"] != "test"}.get(split, claims["split"] == split)
+    claims = claims[(claims["evidence"] != "") & chosen]
+    texts = [normalise_post(text) for text in claims["claim"]]
+    print(f"{len(texts)} claims with evidence (split: {split}); corpus: {len(checker.index.passages)} passages\n")
+    checker.encoder.encode_queries(texts[:4])  # warm-up, so the first method is not charged for it
+    rows, misses = [], {}
+    for method in ("lexical", "dense", "rrf"):
+        started = time.perf_counter()
+        results = [checker.retriever.search(text, k, fusion=method) for text in texts]
+        per_query_ms = 1000 * (time.perf_counter() - started) / max(1, len(texts))
+        ranks = [first_hit_rank([h.passage.text for h in r.hits], quote)
+                 for r, quote in zip(results, claims["evidence"])]
+        misses[method] = [(t, q, r.hits[0].passage.text) for t, q, r, rank in
+                          zip(claims["claim"], claims["evidence"], results, ranks) if rank != 1]
+        rows.append({"method": {"lexical": "BM25 only", "dense": "dense only", "rrf": "hybrid (RRF)"}[method],
+                     "recall@1": recall_at(ranks, 1), "recall@3": recall_at(ranks, 3),
+                     "recall@5": recall_at(ranks, 5), "MRR": mean_reciprocal_rank(ranks),
+                     "ms/query": per_query_ms})
+    table = pd.DataFrame(rows)
+    print(table.to_markdown(index=False, floatfmt=".3f"))
+    if show_misses:
+        print("\nHybrid misses at rank 1:")
+        for claim, quote, top in misses["rrf"]:
+            print(f"- {claim}\n    gold: {quote[:100]}\n    top:  {top[:100]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", default="test", choices=["train", "dev", "test", "trainval", "all"])
+    parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--config", default=None)
+    parser.add_argument("--misses", action="store_true", help="list the claims whose evidence is not ranked first")
+    args = parser.parse_args()
+    run(args.split, args.k, args.config, args.misses)
+
+
+if __name__ == "__main__":
+    main()

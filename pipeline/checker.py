@@ -1,0 +1,219 @@
+"""The one object every surface uses: ``FactChecker``.
+
+It owns the embedding model, the index and the verdict model (each loaded once),
+and runs retrieve -> verify for claims and posts.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config, load_config
+from .errors import FactCheckError
+from .posts import PostAnalysis, SkippedSentence, analyse_post, is_dutch
+from .retrieve import Hit, RetrievalResult, Retriever
+from .verify import LABELS, Assessment, VerdictClassifier, assess, explain
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A passage behind a verdict, with exact provenance in its document's clean text."""
+
+    text: str
+    doc_id: str
+    title: str
+    section: str | None
+    start: int
+    end: int
+    score: float
+    dense_score: float
+    lexical_score: float
+    passage_id: str
+    source: str  # "title [doc id, tekens start-end]", for a CSV cell or a table
+
+
+@dataclass
+class ClaimResult:
+    """The verdict on one checkable claim."""
+
+    claim: str
+    verdict: str
+    confidence: float
+    probabilities: dict[str, float]
+    explanation: str
+    evidence: list[Evidence]
+
+
+@dataclass
+class CheckResult:
+    """The verdict on a text (a claim or a whole post); ``claims`` holds one result per checked claim."""
+
+    text: str
+    verdict: str
+    confidence: float
+    explanation: str
+    evidence: list[Evidence]
+    claims: list[ClaimResult] = field(default_factory=list)
+    skipped: list[SkippedSentence] = field(default_factory=list)
+    language: str = "nl"
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+
+class FactChecker:
+    """Checks Dutch claims and posts against the indexed corpus.
+
+    >>> fc = FactChecker.from_config()
+    >>> r = fc.check("Microdoseren met K geneest depressie 🙌 #ketamine")
+    >>> r.verdict, r.confidence, r.explanation
+    """
+
+    def __init__(self, config: Config, encoder=None, index=None, classifier: VerdictClassifier | None = None,
+                 feature_config: dict | None = None):
+        from .embed import Encoder
+        from .index import load_index
+
+        self.config = config
+        self.encoder = encoder or Encoder(config)
+        self.index = index or load_index(config, self.encoder.identity)
+        self.retriever = Retriever(self.index, self.encoder, config.retrieval)
+        self.classifier = classifier
+        self.feature_config = feature_config or self.current_feature_config()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = None, require_model: bool = True) -> "FactChecker":
+        """Load configuration, embedding model, index and verdict model."""
+        config = load_config(path)
+        checker = cls(config)
+        if require_model:
+            checker.load_classifier()
+        return checker
+
+    def current_feature_config(self) -> dict:
+        return {"evidence_passages": self.config.verdict.evidence_passages,
+                "embedding_pair_features": self.config.verdict.embedding_pair_features,
+                "model": self.encoder.identity}
+
+    def load_classifier(self) -> None:
+        classifier, feature_config = VerdictClassifier.load(self.config.path("verifier_model"))
+        if feature_config != self.current_feature_config():
+            raise FactCheckError("the trained verdict model does not match the current embedding model or "
+                                 "feature settings; run `factcheck train`")
+        self.classifier, self.feature_config = classifier, feature_config
+
+    # ------------------------------------------------------------------ retrieval
+    def retrieve(self, claim: str, k: int | None = None) -> list[Evidence]:
+        """The passages best matching ``claim``, best first, with scores and provenance."""
+        return [self._evidence(hit) for hit in self.retriever.search(claim, k).hits]
+
+    def _evidence(self, hit: Hit) -> Evidence:
+        passage = hit.passage
+        title = self.index.documents[passage.doc_id]["meta"]["title"]
+        return Evidence(passage.text, passage.doc_id, title, passage.section, passage.start, passage.end,
+                        round(hit.score, 6), round(hit.dense_score, 6), round(hit.lexical_score, 6),
+                        passage.passage_id, f"{title} [{passage.doc_id}, tekens {passage.start}-{passage.end}]")
+
+    # ------------------------------------------------------------------ features
+    def assess_claims(self, claims: list[str]) -> tuple[list[RetrievalResult], list[Assessment]]:
+        """Retrieve and compute verdict features for many claims at once (one encoder batch)."""
+        k = max(self.config.retrieval.k, self.config.verdict.evidence_passages)
+        results = self.retriever.search_many(claims, k) if claims else []
+        pairs = self.feature_config["embedding_pair_features"]
+        assessments = []
+        for result in results:
+            rows = [hit.row for hit in result.hits[: self.config.verdict.evidence_passages]]
+            vectors = self.index.embeddings[rows] if rows else None
+            assessments.append(assess(result, vectors, self.index.analyzer,
+                                      self.config.verdict.evidence_passages, pairs))
+        return results, assessments
+
+    # ------------------------------------------------------------------ checking
+    def check(self, text: str) -> CheckResult:
+        """Check one claim or post. Safe to call from several threads."""
+        return self.check_many([text])[0]
+
+    def check_many(self, texts: list[str], batch_size: int = 64, progress=None) -> list[CheckResult]:
+        """Check many texts; claims are encoded in batches of ``batch_size``."""
+        if self.classifier is None:
+            raise FactCheckError("no verdict model loaded; run `factcheck train`")
+        results: list[CheckResult] = []
+        for start in range(0, len(texts), batch_size):
+            chunk = texts[start:start + batch_size]
+            results.extend(self._check_batch(chunk))
+            if progress is not None:
+                progress(len(chunk))
+        return results
+
+    def _check_batch(self, texts: list[str]) -> list[CheckResult]:
+        analyses = [analyse_post(text if isinstance(text, str) else "", self.config.posts) for text in texts]
+        claims, owners = [], []
+        for number, analysis in enumerate(analyses):
+            if is_dutch(analysis, self.config.posts):
+                for claim in analysis.claims:
+                    claims.append(claim)
+                    owners.append(number)
+        with self._lock:  # encoder and classifier calls are serialised; the rest is per call
+            retrievals, assessments = self.assess_claims(claims)
+            features = np.vstack([a.features for a in assessments]) if assessments else np.zeros((0, 0))
+            probabilities = self.classifier.predict_proba(features) if len(assessments) else np.zeros((0, 3))
+        per_post: dict[int, list[ClaimResult]] = {}
+        for claim, owner, retrieval, assessment, probs in zip(claims, owners, retrievals, assessments, probabilities):
+            label = LABELS[int(np.argmax(probs))]
+            per_post.setdefault(owner, []).append(ClaimResult(
+                claim=claim, verdict=label, confidence=round(float(np.max(probs)), 4),
+                probabilities={name: round(float(p), 4) for name, p in zip(LABELS, probs)},
+                explanation=explain(label, assessment),
+                evidence=[self._evidence(hit) for hit in retrieval.hits[: self.config.retrieval.k]]))
+        return [self._aggregate(analysis, per_post.get(number, [])) for number, analysis in enumerate(analyses)]
+
+    def _aggregate(self, analysis: PostAnalysis, claims: list[ClaimResult]) -> CheckResult:
+        """Post verdict: contradicted if any claim is contradicted with enough confidence; else supported
+        if any claim is supported; else unsupported. The deciding claim gives confidence and evidence."""
+        notes = ["tekst ingekort tot de eerste %d tekens" % self.config.posts.max_chars] if analysis.truncated else []
+        base = dict(text=analysis.original, claims=claims, skipped=analysis.skipped,
+                    language=analysis.language, notes=notes)
+        if not is_dutch(analysis, self.config.posts):
+            return CheckResult(verdict="unsupported", confidence=0.0, evidence=[],
+                               explanation=f"taal niet gedekt: de tekst lijkt {analysis.language} "
+                                           f"({analysis.language_confidence:.0%} zeker); alleen Nederlands wordt gecontroleerd",
+                               **base)
+        if not claims:
+            reasons = ", ".join(sorted({s.reason for s in analysis.skipped})) or "lege tekst"
+            return CheckResult(verdict="unsupported", confidence=0.0, evidence=[],
+                               explanation=f"geen controleerbare bewering gevonden ({reasons})", **base)
+        threshold = self.config.verdict.post_contradicted_min_confidence
+        contradicted = [c for c in claims if c.verdict == "contradicted" and c.confidence >= threshold]
+        supported = [c for c in claims if c.verdict == "supported"]
+        if contradicted:
+            decisive = max(contradicted, key=lambda c: c.confidence)
+        elif supported:
+            decisive = max(supported, key=lambda c: c.confidence)
+        else:
+            decisive = max(claims, key=lambda c: c.probabilities["unsupported"])
+            decisive = ClaimResult(decisive.claim, "unsupported", decisive.probabilities["unsupported"],
+                                   decisive.probabilities, decisive.explanation, decisive.evidence)
+        prefix = f"bewering '{decisive.claim}': " if len(claims) > 1 else ""
+        return CheckResult(verdict=decisive.verdict, confidence=decisive.confidence,
+                           explanation=prefix + decisive.explanation, evidence=decisive.evidence, **base)
+
+    # ------------------------------------------------------------------ training
+    def train(self, texts: list[str], labels: list[str]) -> VerdictClassifier:
+        """Fit the verdict model on labelled texts (full pipeline features) and save it."""
+        normalised = [analyse_post(text, self.config.posts).normalised for text in texts]
+        _, assessments = self.assess_claims(normalised)
+        features = np.vstack([a.features for a in assessments])
+        classifier = VerdictClassifier(self.config.verdict.seed, self.config.verdict.calibration_folds,
+                                       self.config.verdict.regularisation).fit(features, labels)
+        classifier.save(self.config.path("verifier_model"), self.current_feature_config())
+        self.classifier, self.feature_config = classifier, self.current_feature_config()
+        return classifier

@@ -1,0 +1,151 @@
+"""Social-media posts: normalise for matching, detect the language, keep the checkable claims.
+
+The original text is never changed; normalisation produces a second string used
+for retrieval and comparison only.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .config import Posts
+from .text import ALIASES, NEGATIONS, QUANTIFIERS, is_dutch_word, split_sentences
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_MENTION = re.compile(r"(?<!\w)@\w+")
+_RETWEET = re.compile(r"^\s*RT\b:?\s*", re.IGNORECASE)
+_HASHTAG = re.compile(r"(?<!\w)#(\w+)")
+_ELONGATION = re.compile(r"([^\W\d_])\1{2,}")  # letters only: "2000" stays
+_SPACES = re.compile(r"\s+")
+_GREETING = re.compile(r"^(hoi|hallo|hey|hi|goedemorgen|goedemiddag|goedenavond|dag|doei|groetjes|thanks|"
+                       r"bedankt|dank je|lol|haha\w*|omg|wow)\b(\s+(allemaal|iedereen|jullie|mensen))?[\s!.,]*$",
+                       re.IGNORECASE)
+_OPINION = re.compile(r"^(ik\s+(vind|denk|hoop|voel|ben\s+benieuwd)|wat\s+een|echt\s+(gestoord|bizar|top|erg)|"
+                      r"duim|succes|interessant|hoopvol|bizar|mooi|vet|top|jammer)\b", re.IGNORECASE)
+_ABBREVIATED_SHOUT = frozenset({"WHO", "FDA", "EMA", "NL", "TRD", "MDD", "RCT", "NMDA", "GHB", "DIMS", "HGU",
+                                "PCP", "ECT", "LSD", "MDMA", "CBS", "UMCG", "PTSS", "ADHD", "EHBO"})
+
+
+def _is_emoji_or_symbol(char: str) -> bool:
+    return unicodedata.category(char) in {"So", "Sk", "Cs", "Co", "Mn", "Me", "Cf"} or 0x1F000 <= ord(char) <= 0x1FAFF
+
+
+def _hashtag_words(match: re.Match) -> str:
+    word = match.group(1)
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", word)  # #KetamineWerkt -> Ketamine Werkt
+
+
+def _shrink(match: re.Match) -> str:
+    """'echttt' -> 'echt', 'heeeel' -> 'heel': keep a double letter only where Dutch has one."""
+    return match.group(1)
+
+
+def normalise_post(text: str) -> str:
+    """A matching-friendly version of a post: no URLs, mentions, RT, emojis; hashtags become words;
+    elongations and shouting are undone; slang ("K", "keta", "gwn") is spelled out."""
+    text = unicodedata.normalize("NFC", text)
+    text = _RETWEET.sub("", text)
+    text = _URL.sub(" ", text)
+    text = _MENTION.sub(" ", text)
+    text = _HASHTAG.sub(_hashtag_words, text)
+    text = "".join(" " if _is_emoji_or_symbol(c) else c for c in text)
+    words = []
+    for word in re.split(r"(\s+)", text):
+        core = word.strip(".,!?;:\"'()")
+        if not core or word.isspace():
+            words.append(word)
+            continue
+        fixed = core
+        if _ELONGATION.search(fixed):
+            single = _ELONGATION.sub(_shrink, fixed)
+            double = _ELONGATION.sub(lambda m: m.group(1) * 2, fixed)
+            fixed = double if is_dutch_word(double) and not is_dutch_word(single) else single
+        if fixed.isupper() and len(fixed) > 1 and fixed not in _ABBREVIATED_SHOUT:
+            fixed = fixed.lower()  # "GEEN bijwerkingen" -> "geen bijwerkingen"
+        alias = ALIASES.get(fixed.lower()) if fixed.lower() in {"k", "keta", "ket", "gwn", "idd", "ff"} else None
+        if alias:
+            fixed = alias
+        words.append(word.replace(core, fixed, 1))
+    text = "".join(words)
+    text = re.sub(r"([!?.])\1+", r"\1", text)
+    return _SPACES.sub(" ", text).strip().lstrip(":;,.- ")
+
+
+@dataclass(frozen=True)
+class SkippedSentence:
+    text: str
+    reason: str
+
+
+@dataclass
+class PostAnalysis:
+    original: str
+    normalised: str
+    language: str
+    language_confidence: float
+    claims: list[str] = field(default_factory=list)
+    skipped: list[SkippedSentence] = field(default_factory=list)
+    truncated: bool = False
+
+
+@lru_cache(maxsize=1)
+def _language_identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    # Restricting the candidates makes short posts far more reliable.
+    identifier.set_languages(["nl", "en", "de", "fr", "es", "it", "pt", "tr", "pl", "id", "da", "sv"])
+    return identifier
+
+
+def detect_language(text: str) -> tuple[str, float]:
+    if not re.search(r"[^\W\d_]{2,}", text):
+        return "und", 0.0
+    language, confidence = _language_identifier().classify(text)
+    return language, float(confidence)
+
+
+def _split_post(text: str) -> list[str]:
+    pieces = []
+    for line in re.split(r"[\n\r]+", text):
+        # Posts often skip capitals after a full stop; split on any end mark followed by a space.
+        for part in re.split(r"(?<=[.!?])\s+", line):
+            for start, end in split_sentences(part):
+                pieces.append(part[start:end])
+    return [piece.strip() for piece in pieces if piece.strip()]
+
+
+def _skip_reason(sentence: str, settings: Posts) -> str | None:
+    words = re.findall(r"[^\W\d_]+|\d+(?:[.,]\d+)?", sentence)
+    if _GREETING.match(sentence):
+        return "groet"
+    if sentence.rstrip().endswith("?"):
+        return "vraag"
+    if _OPINION.match(sentence) and not (set(w.lower() for w in words) & (NEGATIONS | QUANTIFIERS)):
+        return "mening"
+    if len(words) < settings.min_claim_words:
+        return "te kort om te controleren"
+    return None
+
+
+def analyse_post(text: str, settings: Posts) -> PostAnalysis:
+    """Normalise a post, detect its language and split it into checkable claims."""
+    truncated = len(text) > settings.max_chars
+    clipped = text[: settings.max_chars]
+    normalised = normalise_post(clipped)
+    language, confidence = detect_language(normalised)
+    analysis = PostAnalysis(text, normalised, language, confidence, truncated=truncated)
+    for sentence in _split_post(normalised):
+        reason = _skip_reason(sentence, settings)
+        if reason:
+            analysis.skipped.append(SkippedSentence(sentence, reason))
+        else:
+            analysis.claims.append(sentence)
+    return analysis
+
+
+def is_dutch(analysis: PostAnalysis, settings: Posts) -> bool:
+    """Not Dutch only when the detector is confident about another language."""
+    return analysis.language in ("nl", "und") or analysis.language_confidence < settings.language_min_confidence

@@ -1,0 +1,268 @@
+"""Verify stage: compare a claim with its retrieved passages and label it.
+
+Two calibrated logistic regressions, scikit-learn style: the first asks whether
+the best passage addresses the claim at all (supported or contradicted against
+unsupported), the second whether it agrees (supported against contradicted).
+Every feature compares the claim with a passage; claim-only cues are kept out
+of the model and serve only as a baseline (``claim_only_features``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FactCheckError
+from .retrieve import Hit, RetrievalResult
+from .text import (ANTONYMS, HEDGES, NEGATIONS, LexicalAnalyzer, Quantity, extract_quantities, fold,
+                   word_tokens)
+
+LABELS = ("supported", "contradicted", "unsupported")
+_NO_EVIDENCE = re.compile(r"\b(geen|weinig|onvoldoende)\s+(wetenschappelijk\s+)?(bewijs|aanwijzingen|consensus)"
+                          r"|\bniet\s+(bewezen|aangetoond|bekend|helder|duidelijk)|\bonduidelijk|\bonbekend"
+                          r"|\bmythe\b|\bniet\s+correct\b|\bzegt\s+niets\b", re.IGNORECASE)
+_UNIVERSAL = re.compile(r"\b(altijd|iedereen|nooit|alle|allemaal|elke|elk|niemand|volledig|gegarandeerd|"
+                        r"100\s?%|volkomen|zeker|voor\s+altijd|geen\s+enkel\w*|helemaal|bewezen)\b", re.IGNORECASE)
+_LIMITING = re.compile(r"\b(niet\s+altijd|niet\s+iedereen|niet\s+voor\s+iedereen|sommige|soms|zelden|"
+                       r"meestal|vaak|bij\s+een\s+deel|de\s+helft|bijna|niet\s+geschikt|uitzonderingen|"
+                       r"in\s+extreme\s+gevallen|wel\s+gevallen|kan|kunnen)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Interpretable claim-versus-passage signals; the features and the explanation come from these."""
+
+    coverage: float                 # share of the claim's terms found in the passage
+    passage_coverage: float         # share of the passage's terms found in the claim
+    claim_negated: bool
+    passage_negated: bool
+    passage_rejects: bool           # "er is geen bewijs", "mythe", "onduidelijk" ...
+    numbers_matched: int
+    number_conflicts: tuple[tuple[str, str], ...]
+    antonym_conflicts: tuple[tuple[str, str], ...]
+    claim_universal: bool
+    passage_limits: bool
+    claim_hedged: bool
+    passage_hedged: bool
+    negation_cue: str = ""
+
+
+def _cue(tokens: set[str], cues: frozenset[str]) -> str:
+    return next((token for token in sorted(tokens) if token in cues), "")
+
+
+def _number_comparison(claim_q: list[Quantity], passage_q: list[Quantity]) -> tuple[int, list[tuple[str, str]]]:
+    """How many of the claim's quantities the passage states, and which it states differently.
+    Only quantities of a comparable unit are compared; a bare number only meets a bare number."""
+    matched, conflicts = 0, []
+    for quantity in claim_q:
+        candidates = [q for q in passage_q if quantity.comparable(q)]
+        if not candidates:
+            continue
+        if any(quantity.overlaps(q) for q in candidates):
+            matched += 1
+        elif quantity.unit:  # bare numbers ("sustain-1", table indices) are too ambiguous to call a conflict
+            conflicts.append((quantity.text, candidates[0].text))
+    return matched, conflicts
+
+
+def _antonym_conflicts(claim_tokens: set[str], passage_tokens: set[str]) -> list[tuple[str, str]]:
+    conflicts = []
+    for side_a, side_b in ANTONYMS:
+        for mine, theirs in ((side_a, side_b), (side_b, side_a)):
+            in_claim = claim_tokens & mine
+            in_passage = passage_tokens & theirs
+            if in_claim and in_passage and not (passage_tokens & mine) and not (claim_tokens & theirs):
+                conflicts.append((sorted(in_claim)[0], sorted(in_passage)[0]))
+    return conflicts
+
+
+def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
+    """Compare one claim with one passage."""
+    claim_terms, passage_terms = set(analyzer.terms(claim)), set(analyzer.terms(passage))
+    coverage = len(claim_terms & passage_terms) / max(1, len(claim_terms))
+    passage_coverage = len(claim_terms & passage_terms) / max(1, len(passage_terms))
+    claim_tokens = {fold(t) for t in word_tokens(claim)} | {t for t in word_tokens(claim)}
+    passage_tokens = {fold(t) for t in word_tokens(passage)} | {t for t in word_tokens(passage)}
+    matched, number_conflicts = _number_comparison(extract_quantities(claim), extract_quantities(passage))
+    return Comparison(
+        coverage=coverage, passage_coverage=passage_coverage,
+        claim_negated=bool(claim_tokens & NEGATIONS), passage_negated=bool(passage_tokens & NEGATIONS),
+        passage_rejects=bool(_NO_EVIDENCE.search(passage)),
+        numbers_matched=matched, number_conflicts=tuple(number_conflicts),
+        antonym_conflicts=tuple(_antonym_conflicts(claim_tokens, passage_tokens)),
+        claim_universal=bool(_UNIVERSAL.search(claim)), passage_limits=bool(_LIMITING.search(passage)),
+        claim_hedged=bool(claim_tokens & HEDGES), passage_hedged=bool(passage_tokens & HEDGES),
+        negation_cue=_cue(passage_tokens, NEGATIONS) or _cue(claim_tokens, NEGATIONS),
+    )
+
+
+RELATION_FEATURES = (
+    "dense_primary", "dense_top1", "dense_margin", "lexical_top_is_primary", "coverage", "passage_coverage",
+    "coverage_x_dense", "claim_negated", "passage_negated", "negation_mismatch", "passage_rejects",
+    "rejects_unnegated_claim", "numbers_matched", "number_conflicts", "number_conflict_only",
+    "antonym_conflicts", "universal_vs_limit", "claim_universal_passage_negated", "hedge_mismatch",
+)
+CLAIM_ONLY_FEATURES = ("claim_negated", "claim_universal", "claim_hedged", "claim_has_number",
+                       "claim_length", "claim_is_question", "claim_has_hashtag")
+
+
+@dataclass
+class Assessment:
+    """Features of one claim plus what is needed to explain the verdict."""
+
+    features: np.ndarray
+    claim_only: np.ndarray
+    primary: Hit | None
+    comparison: Comparison | None
+    hits: list[Hit] = field(default_factory=list)
+
+
+def assess(result: RetrievalResult, passage_vectors: np.ndarray | None, analyzer: LexicalAnalyzer,
+           evidence_passages: int, embedding_pairs: bool) -> Assessment:
+    """Turn a retrieval result into model features, choosing the passage that decides."""
+    hits = result.hits[:evidence_passages]
+    claim_only = _claim_only_features(result.claim)
+    width = len(RELATION_FEATURES) + (4 * len(result.claim_vector) if embedding_pairs else 0)
+    if not hits:
+        return Assessment(np.zeros(width, dtype=np.float32), claim_only, None, None, [])
+    comparisons = [compare(result.claim, hit.passage.text, analyzer) for hit in hits]
+    relevance = [0.5 * hit.dense_score + 0.5 * comp.coverage for hit, comp in zip(hits, comparisons)]
+    best = int(np.argmax(relevance))
+    hit, comp = hits[best], comparisons[best]
+    dense = [h.dense_score for h in result.hits]
+    values = {
+        "dense_primary": hit.dense_score,
+        "dense_top1": dense[0] if dense else 0.0,
+        "dense_margin": (sorted(dense, reverse=True)[0] - sorted(dense, reverse=True)[1]) if len(dense) > 1 else 0.0,
+        "lexical_top_is_primary": float(hit.lexical_rank == 1),
+        "coverage": comp.coverage,
+        "passage_coverage": comp.passage_coverage,
+        "coverage_x_dense": comp.coverage * hit.dense_score,
+        "claim_negated": float(comp.claim_negated),
+        "passage_negated": float(comp.passage_negated),
+        "negation_mismatch": float(comp.claim_negated != comp.passage_negated),
+        "passage_rejects": float(comp.passage_rejects),
+        "rejects_unnegated_claim": float(comp.passage_rejects and not comp.claim_negated),
+        "numbers_matched": float(min(comp.numbers_matched, 3)),
+        "number_conflicts": float(min(len(comp.number_conflicts), 3)),
+        "number_conflict_only": float(bool(comp.number_conflicts) and comp.numbers_matched == 0),
+        "antonym_conflicts": float(min(len(comp.antonym_conflicts), 3)),
+        "universal_vs_limit": float(comp.claim_universal and (comp.passage_limits or comp.passage_negated)),
+        "claim_universal_passage_negated": float(comp.claim_universal and comp.passage_negated),
+        "hedge_mismatch": float(comp.claim_hedged != comp.passage_hedged),
+    }
+    features = np.array([values[name] for name in RELATION_FEATURES], dtype=np.float32)
+    if embedding_pairs:
+        u = result.claim_vector
+        v = passage_vectors[best] if passage_vectors is not None else np.zeros_like(u)
+        features = np.concatenate([features, u, v, np.abs(u - v), u * v]).astype(np.float32)
+    return Assessment(features, claim_only, hit, comp, hits)
+
+
+def _claim_only_features(claim: str) -> np.ndarray:
+    tokens = set(word_tokens(claim))
+    return np.array([
+        float(bool(tokens & NEGATIONS)), float(bool(_UNIVERSAL.search(claim))), float(bool(tokens & HEDGES)),
+        float(bool(extract_quantities(claim))), float(np.log1p(len(tokens))), float(claim.strip().endswith("?")),
+        float("#" in claim),
+    ], dtype=np.float32)
+
+
+def explain(label: str, assessment: Assessment) -> str:
+    """A short Dutch explanation a moderator can read."""
+    comp, hit = assessment.comparison, assessment.primary
+    if hit is None or comp is None:
+        return "geen passage in de bronnen gevonden"
+    quote = _short(hit.passage.text)
+    if label == "unsupported":
+        return f"de bronnen behandelen dit niet (dichtstbijzijnde passage: '{quote}')"
+    if label == "contradicted":
+        if comp.number_conflicts:
+            claim_value, source_value = comp.number_conflicts[0]
+            return f"getal wijkt af: bewering {claim_value}, bron {source_value}"
+        if comp.antonym_conflicts:
+            mine, theirs = comp.antonym_conflicts[0]
+            return f"tegengestelde bewoording: bewering '{mine}', bron '{theirs}' ('{quote}')"
+        if comp.passage_rejects or comp.passage_negated:
+            return f"bron ontkent: '{quote}'"
+        if comp.claim_universal and comp.passage_limits:
+            return f"bron beperkt de bewering (niet altijd/niet iedereen): '{quote}'"
+        return f"bron zegt iets anders: '{quote}'"
+    return f"bron bevestigt: '{quote}'"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+# --------------------------------------------------------------------------- the estimator
+
+class VerdictClassifier:
+    """Two-stage calibrated classifier with scikit-learn's fit/predict_proba interface."""
+
+    def __init__(self, seed: int = 13, calibration_folds: int = 5, regularisation: float = 1.0):
+        self.seed, self.calibration_folds, self.regularisation = seed, calibration_folds, regularisation
+
+    def _stage(self):
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.seed)
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=self.regularisation, max_iter=5000))
+        return CalibratedClassifierCV(model, method="sigmoid", cv=folds)
+
+    def fit(self, features: np.ndarray, labels: list[str]) -> "VerdictClassifier":
+        labels = np.asarray(labels)
+        unknown = set(labels) - set(LABELS)
+        if unknown:
+            raise FactCheckError(f"unknown label values: {', '.join(sorted(unknown))}")
+        relevant = labels != "unsupported"
+        if relevant.all() or not relevant.any() or len(set(labels[relevant])) < 2:
+            raise FactCheckError("training needs supported, contradicted and unsupported examples")
+        self.relevance_ = self._stage().fit(features, relevant.astype(int))
+        self.stance_ = self._stage().fit(features[relevant], (labels[relevant] == "supported").astype(int))
+        return self
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Columns in the order of ``LABELS``."""
+        if len(features) == 0:
+            return np.zeros((0, 3))
+        p_relevant = self.relevance_.predict_proba(features)[:, 1]
+        p_supported = self.stance_.predict_proba(features)[:, 1]
+        return np.column_stack([p_relevant * p_supported, p_relevant * (1 - p_supported), 1 - p_relevant])
+
+    def predict(self, features: np.ndarray) -> list[str]:
+        return [LABELS[i] for i in self.predict_proba(features).argmax(axis=1)]
+
+    # Safe persistence: skops, with the model's feature configuration beside it.
+    def save(self, path: Path, feature_config: dict) -> None:
+        import skops.io as sio
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        sio.dump({"relevance": self.relevance_, "stance": self.stance_, "feature_config": feature_config,
+                  "params": {"seed": self.seed, "calibration_folds": self.calibration_folds,
+                             "regularisation": self.regularisation}}, tmp)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> tuple["VerdictClassifier", dict]:
+        import skops.io as sio
+
+        if not path.exists():
+            raise FactCheckError(f"no trained verdict model at {path}; run `factcheck train`")
+        untrusted = sio.get_untrusted_types(file=path)
+        unexpected = [name for name in untrusted if not name.startswith(("sklearn.", "numpy.", "scipy."))]
+        if unexpected:
+            raise FactCheckError(f"{path} contains unexpected types ({', '.join(unexpected[:3])}); refusing to load")
+        data = sio.load(path, trusted=untrusted)
+        model = cls(**data["params"])
+        model.relevance_, model.stance_ = data["relevance"], data["stance"]
+        return model, data["feature_config"]
