@@ -13,6 +13,8 @@ from .errors import FactCheckError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,10 @@ class Encoder:
 
     def __init__(self, config: Config):
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.utils.logging.disable_progress_bar()
 
         spec = MODEL_SPECS[config.embedding.model]
         # e5 is trained with "query: " on both sides for symmetric matching; the config can ask for that.
@@ -67,7 +72,7 @@ class Encoder:
         torch.set_num_threads(config.embedding.threads)
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self.model.max_seq_length = config.embedding.max_seq_length
-        self.dimension = self.model.get_sentence_embedding_dimension()
+        self.dimension = self.model.get_embedding_dimension()
         self.identity = f"{self.spec.name}@{_folder_fingerprint(folder)}|{self.spec.passage_prefix.strip()}"
         self._lock = threading.Lock()  # torch modules are not re-entrant across threads
 

