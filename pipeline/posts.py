@@ -147,5 +147,12 @@ def analyse_post(text: str, settings: Posts) -> PostAnalysis:
 
 
 def is_dutch(analysis: PostAnalysis, settings: Posts) -> bool:
-    """Not Dutch only when the detector is confident about another language."""
-    return analysis.language in ("nl", "und") or analysis.language_confidence < settings.language_min_confidence
+    """Dutch unless the detector is confident about another language, or leans to another language
+    while fewer than half its words are Dutch words (short posts fool the detector)."""
+    if analysis.language in ("nl", "und"):
+        return True
+    if analysis.language_confidence >= settings.language_min_confidence:
+        return False
+    words = [w for w in re.findall(r"[^\W\d_]+", analysis.normalised.lower()) if w not in ("ketamine", "k")]
+    known = sum(is_dutch_word(word) for word in words)
+    return not words or known / len(words) >= 0.5

@@ -1,0 +1,65 @@
+"""The Python API and social-media post handling."""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+from pipeline.posts import analyse_post, normalise_post
+
+
+def test_normalisation_keeps_meaning_and_drops_noise():
+    text = "RT @jan: Microdoseren met K geeft GEEN bijwerkingen, echttt!!! #ketamine #microdosing https://t.co/x 🙌"
+    normalised = normalise_post(text)
+    assert "ketamine" in normalised and "geen bijwerkingen" in normalised and "echt!" in normalised
+    for noise in ("RT", "@jan", "https", "🙌", "#"):
+        assert noise not in normalised
+    assert normalise_post("Verscheen in 2000 bij 280.000 mensen") == "Verscheen in 2000 bij 280.000 mensen"
+
+
+def test_post_with_three_sentences(checker):
+    post = ("Hoi allemaal! De halfwaardetijd van ketamine is twee dagen. "
+            "Ketamine is sinds 2019 in Nederland goedgekeurd bij therapieresistente depressie. Wat vinden jullie?")
+    result = checker.check(post)
+    assert [c.claim for c in result.claims] == [
+        "De halfwaardetijd van ketamine is twee dagen.",
+        "Ketamine is sinds 2019 in Nederland goedgekeurd bij therapieresistente depressie."]
+    assert [(s.text, s.reason) for s in result.skipped] == [("Hoi allemaal!", "groet"), ("Wat vinden jullie?", "vraag")]
+    by_claim = {c.claim: c.verdict for c in result.claims}
+    assert by_claim["De halfwaardetijd van ketamine is twee dagen."] == "contradicted"
+    assert result.verdict == "contradicted"  # one confidently contradicted claim decides the post
+    assert result.explanation.startswith("bewering 'De halfwaardetijd van ketamine is twee dagen.'")
+
+
+def test_non_dutch_post_is_never_confidently_judged(checker):
+    for text in ("Ketamine cures depression, microdosing works!", "Ketamin heilt Depressionen schnell und sicher."):
+        result = checker.check(text)
+        assert result.verdict == "unsupported" and result.confidence == 0.0
+        assert "taal niet gedekt" in result.explanation and result.language != "nl"
+
+
+def test_pure_question_and_opinion_are_skipped(checker):
+    result = checker.check("Ik vind het echt bizar. Is ketamine gevaarlijk?")
+    assert result.verdict == "unsupported" and not result.claims
+    assert {s.reason for s in result.skipped} == {"mening", "vraag"}
+
+
+def test_results_are_plain_data(checker):
+    result = checker.check("Ketamine verhoogt de bloeddruk en de hartslag.")
+    data = json.loads(result.to_json())
+    assert data["verdict"] in ("supported", "contradicted", "unsupported")
+    evidence = data["evidence"][0]
+    assert {"text", "doc_id", "title", "start", "end", "score", "source"} <= set(evidence)
+
+
+def test_check_many_matches_check_and_is_thread_safe(checker):
+    texts = ["Ketamine verhoogt de bloeddruk.", "Ketamine is legaal in Nederland.",
+             "Snuiven is de meest voorkomende manier van gebruik.", "Amsterdam is de hoofdstad van Nederland."]
+    batch = [r.verdict for r in checker.check_many(texts, batch_size=2)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = [r.verdict for r in pool.map(checker.check, texts * 2)]
+    assert threaded == batch * 2
+
+
+def test_long_post_is_truncated_and_says_so(checker, config):
+    analysis = analyse_post("Ketamine verhoogt de bloeddruk. " * 40_000, config.posts)
+    assert analysis.truncated and len(analysis.normalised) <= config.posts.max_chars

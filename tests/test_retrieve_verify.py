@@ -1,0 +1,78 @@
+"""Retrieval and verification on the real index and model."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.text import LexicalAnalyzer, extract_quantities
+from pipeline.verify import compare
+
+
+def test_retrieve_returns_ranked_passages_with_provenance(checker):
+    evidence = checker.retrieve("Microdoseren met ketamine geneest depressie", k=5)
+    assert len(evidence) == 5
+    assert [e.score for e in evidence] == sorted((e.score for e in evidence), reverse=True)
+    texts = [e.text for e in evidence[:3]]
+    assert any(t.startswith("Er is geen wetenschappelijk bewijs dat microdosering van ketamine depressie") for t in texts)
+    top = evidence[0]
+    clean = checker.index.documents[top.doc_id]["clean_text"]
+    assert clean[top.start:top.end] == top.text and top.title
+
+
+@pytest.mark.parametrize("claim, expected", [
+    ("De deelnemers kregen 0,5 mg per kilo lichaamsgewicht", "0,5 mg per kilo lichaamsgewicht"),
+    ("In 2020 ging 2% van de drugsincidenten over ketamine", "71 (2%) van de 3.541"),
+    ("ketaminegebruik en blaasproblemen", "blaas"),
+    ("Staat ketamine op de WHO-lijst van essentiële geneesmiddelen?", "World Health Organization"),
+])
+def test_numbers_compounds_and_abbreviations_are_found(checker, claim, expected):
+    assert any(expected in e.text for e in checker.retrieve(claim, k=3))
+
+
+def test_bm25_terms_keep_negations_numbers_and_units():
+    analyzer = LexicalAnalyzer(frozenset({"ketamine", "gebruik"}))
+    terms = analyzer.terms("Geen ketaminegebruik: 0,5 mg/kg, niet nooit zonder")
+    for kept in ("geen", "niet", "nooit", "zonder", "0,5", "mg/kg", "ketamine"):
+        assert any(t.startswith(kept[:4]) for t in terms), kept
+
+
+@pytest.mark.parametrize("text, low, high, unit", [
+    ("twee tot drie uur", 2, 3, "h"),
+    ("2-3 uur", 2, 3, "h"),
+    ("0,5 mg/kg", 0.5, 0.5, "mg/kg"),
+    ("0,5 mg per kilo", 0.5, 0.5, "mg/kg"),
+    ("86 procent", 86, 86, "%"),
+    ("twee op de vijf patiënten", 40, 40, "%"),
+    ("3.541 incidenten", 3541, 3541, ""),
+])
+def test_dutch_quantities_are_normalised(text, low, high, unit):
+    quantity = extract_quantities(text)[0]
+    assert (quantity.low, quantity.high, quantity.unit) == (low, high, unit)
+
+
+def test_comparison_finds_number_negation_and_antonym_mismatches():
+    analyzer = LexicalAnalyzer()
+    numbers = compare("De deelnemers kregen 5 mg/kg.", "De deelnemers kregen 0,5 mg/kg ketamine.", analyzer)
+    assert numbers.number_conflicts and numbers.numbers_matched == 0
+    same = compare("De halfwaardetijd is 2-3 uur.", "de halfwaardetijd is slechts twee tot drie uur", analyzer)
+    assert same.numbers_matched == 1 and not same.number_conflicts
+    antonym = compare("Ketamine verlaagt de bloeddruk.", "Ketamine verhoogt de bloeddruk.", analyzer)
+    assert antonym.antonym_conflicts == (("verlaagt", "verhoogt"),)
+    swap = compare("Mannen breken ketamine sneller af dan vrouwen.",
+                   "verschillen in klaring tussen vrouwen en mannen", analyzer)
+    assert swap.order_swaps
+    rejects = compare("Microdoseren geneest depressie.",
+                      "Er is geen wetenschappelijk bewijs dat microdosering depressie kan genezen.", analyzer)
+    assert rejects.passage_rejects and rejects.passage_negated and not rejects.claim_negated
+
+
+def test_verdicts_come_with_explanations(checker):
+    number = checker.check("De deelnemers aan de Cleveland-studie kregen 5 mg per kilo lichaamsgewicht.")
+    assert number.verdict == "contradicted"
+    assert number.explanation.startswith("getal wijkt af: bewering 5 mg per kilo, bron 0,5 mg per kilo")
+    myth = checker.check("Microdoseren met K geneest depressie 🙌 #ketamine")
+    assert myth.verdict == "contradicted" and "bewijs" in myth.explanation
+    supported = checker.check("Ketamine is sinds 2019 in Nederland goedgekeurd als medicijn bij therapieresistente depressie.")
+    assert supported.verdict == "supported" and supported.explanation.startswith("bron bevestigt")
+    for result in (number, myth, supported):
+        assert 0.0 <= result.confidence <= 1.0 and result.evidence
+        assert abs(sum(result.claims[0].probabilities.values()) - 1.0) < 1e-3
