@@ -1,0 +1,190 @@
+"""The command line and batch CSV checking, driven for real."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import pipeline.cli as cli
+from pipeline.batch import neutralise_formula, run_batch
+from pipeline.errors import FactCheckError
+
+csv.field_size_limit(1 << 24)  # the 1 MB post comes back in the output
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def shared_checker(checker, monkeypatch):
+    """Every command uses the session's FactChecker instead of loading the model again."""
+    monkeypatch.setattr(cli, "_checker", lambda config, require_model=True: checker)
+
+
+def invoke(*args):
+    return runner.invoke(cli.app, [str(a) for a in args])
+
+
+def one_line_error(result, fragment: str):
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.output
+    assert "Traceback" not in result.output
+
+
+def write_csv(path, rows, delimiter=",", encoding="utf-8"):
+    with open(path, "w", encoding=encoding, newline="") as handle:
+        csv.writer(handle, delimiter=delimiter).writerows(rows)
+    return path
+
+
+def read_csv(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_help_lists_the_subcommands():
+    result = invoke("--help")
+    for command in ("index", "check", "batch", "evaluate", "train", "prepare-model", "retrieve"):
+        assert command in result.output
+
+
+def test_check_prints_verdict_and_json():
+    plain = invoke("check", "Ketamine verhoogt de bloeddruk en de hartslag.")
+    assert plain.exit_code == 0 and "bewijs 1:" in plain.output and "uitleg:" in plain.output
+    data = json.loads(invoke("check", "--json", "Ketamine verhoogt de bloeddruk.").output)
+    assert data["verdict"] in ("supported", "contradicted", "unsupported") and data["evidence"]
+
+
+def test_batch_keeps_columns_and_adds_results(tmp_path):
+    source = write_csv(tmp_path / "in.csv", [["id", "post", "author"],
+                                             ["1", "Ketamine verhoogt de bloeddruk.", "a"],
+                                             ["2", "=HYPERLINK(\"http://x\") ketamine is legaal", "+31"],
+                                             ["3", "", "@bot"]])
+    result = invoke("batch", source, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    rows = read_csv(tmp_path / "out.csv")
+    assert list(rows[0])[:3] == ["id", "post", "author"]
+    assert list(rows[0])[3:] == ["verdict", "confidence", "explanation", "evidence", "evidence_text",
+                                 "evidence_source", "error"]
+    assert [r["id"] for r in rows] == ["1", "2", "3"]
+    evidence = json.loads(rows[0]["evidence"])
+    assert evidence and {"text", "source", "score"} <= set(evidence[0])
+    assert rows[0]["evidence_text"] == evidence[0]["text"]
+    # Formula injection: cells that start with = + - @ are neutralised.
+    assert rows[1]["post"].startswith("'=HYPERLINK") and rows[1]["author"] == "'+31" and rows[2]["author"] == "'@bot"
+    assert rows[2]["verdict"] == "unsupported" and "lege tekst" in rows[2]["error"]
+    assert not (tmp_path / "out.csv.partial").exists()
+
+
+def test_formula_neutralisation_covers_every_trigger():
+    for value in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx"):
+        assert neutralise_formula(value).startswith("'")
+    assert neutralise_formula("veilig") == "veilig" and neutralise_formula(3) == 3
+
+
+def test_encodings_delimiters_and_bom(tmp_path):
+    text = "Ketamine is in Nederland géén medicijn."
+    for name, delimiter, encoding in (("semicolon.csv", ";", "cp1252"), ("tab.csv", "\t", "utf-8-sig"),
+                                      ("latin.csv", ",", "latin-1")):
+        source = write_csv(tmp_path / name, [["tekst", "bron"], [text, "x"]], delimiter, encoding)
+        out = tmp_path / f"out-{name}"
+        result = invoke("batch", source, "-o", out)
+        assert result.exit_code == 0, result.output
+        row = read_csv(out)[0]
+        assert row["tekst"] == text and row["verdict"]
+
+
+def test_jsonl_output(tmp_path):
+    source = write_csv(tmp_path / "in.csv", [["claim"], ["Ketamine verhoogt de bloeddruk."]])
+    result = invoke("batch", source, "-o", tmp_path / "out.jsonl", "--format", "jsonl")
+    assert result.exit_code == 0
+    record = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert record["claim"] == "Ketamine verhoogt de bloeddruk." and record["verdict"]
+
+
+def test_nul_bytes_and_a_one_megabyte_post_get_a_verdict(tmp_path):
+    huge = "Ketamine verhoogt de bloeddruk. " * 33_000  # ~1 MB
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"claim\n\"Ketamine\x00 is legaal\"\n\"" + huge.encode() + b"\"\nSnuiven is gangbaar.\n")
+    result = invoke("batch", source, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    rows = read_csv(tmp_path / "out.csv")
+    assert len(rows) == 3 and all(r["verdict"] for r in rows)
+    assert "NUL" in rows[0]["error"] and "ingekort" in rows[1]["error"]
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (None, "file not found"),
+    (b"", "file is empty"),
+    (b"claim\n", "no rows"),
+])
+def test_bad_input_files_fail_in_one_line(tmp_path, content, fragment):
+    source = tmp_path / "in.csv"
+    if content is not None:
+        source.write_bytes(content)
+    one_line_error(invoke("batch", source, "-o", tmp_path / "out.csv"), fragment)
+
+
+def test_unknown_or_ambiguous_column_lists_the_columns(tmp_path):
+    source = write_csv(tmp_path / "in.csv", [["id", "body"], ["1", "Ketamine is legaal"]])
+    one_line_error(invoke("batch", source, "-o", tmp_path / "o.csv", "--column", "tweet"), "columns are: id, body")
+    one_line_error(invoke("batch", source, "-o", tmp_path / "o.csv"), "pass --column (columns: id, body)")
+
+
+def test_resume_after_interruption_loses_and_repeats_nothing(tmp_path, checker, monkeypatch):
+    rows = [["n", "claim"]] + [[str(i), f"Ketamine verhoogt de bloeddruk ({i})."] for i in range(10)]
+    source = write_csv(tmp_path / "in.csv", rows)
+    out = tmp_path / "out.csv"
+    original = checker.check_many
+    calls = {"n": 0}
+
+    def flaky(texts, batch_size=64, progress=None):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(texts, batch_size=batch_size)
+
+    small = checker.config.model_copy(update={"batch": checker.config.batch.model_copy(update={"chunk_rows": 3})})
+    monkeypatch.setattr(checker, "config", small)
+    monkeypatch.setattr(checker, "check_many", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(checker, source, out, progress=False)
+    assert not out.exists() and (tmp_path / "out.csv.partial").exists()
+
+    monkeypatch.setattr(checker, "check_many", original)
+    summary = run_batch(checker, source, out, resume=True, progress=False)
+    assert summary.resumed_from == 6 and summary.rows == 10
+    assert [r["n"] for r in read_csv(out)] == [str(i) for i in range(10)]
+    with pytest.raises(FactCheckError, match="nothing to resume"):
+        run_batch(checker, source, out, resume=True, progress=False)
+
+
+@pytest.mark.parametrize("rows, fragment", [
+    ([["claim"], ["Ketamine is legaal"]], "missing column(s) label"),
+    ([["claim", "label"], ["Ketamine is legaal", "waar"]], "unknown label value(s) 'waar'"),
+    ([["claim", "label"]], "no labelled rows"),
+])
+def test_evaluate_rejects_bad_labelled_files(tmp_path, rows, fragment):
+    source = write_csv(tmp_path / "labelled.csv", rows)
+    one_line_error(invoke("evaluate", source, "--out", tmp_path / "eval"), fragment)
+
+
+def test_evaluate_writes_metrics_and_an_escaped_report(tmp_path):
+    rows = [["claim", "label", "evidence", "kind"],
+            ["<script>alert(1)</script> Ketamine verhoogt de bloeddruk.", "supported",
+             "Ook gaan de hartslag en de bloeddruk omhoog.", "paraphrase"],
+            ["Ketamine verlaagt de bloeddruk.", "contradicted", "Ook gaan de hartslag en de bloeddruk omhoog.",
+             "negation"],
+            ["Amsterdam is de hoofdstad van Nederland.", "unsupported", "", "off topic"]]
+    source = write_csv(tmp_path / "labelled.csv", rows)
+    result = invoke("evaluate", source, "--out", tmp_path / "eval")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    for key in ("accuracy", "macro_f1", "per_class", "confusion_matrix", "evidence_recall@1", "evidence_recall@3",
+                "evidence_recall@5", "evidence_mrr", "strict_accuracy", "ece", "accuracy_per_kind", "baselines"):
+        assert key in metrics
+    report = (tmp_path / "eval" / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in report
+    assert report.count("data:image/png;base64,") == 3
