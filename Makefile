@@ -33,8 +33,7 @@ $(VERIFIER): $(INDEX) corpus/labelled/claims.csv
 	$(FC) train
 
 run: setup
-	$(FC) batch examples/posts.csv -o out/posts_checked.csv --column post
-	$(FC) show out/posts_checked.csv
+	$(FC) batch examples/posts.csv -o out/posts_checked.csv --column post --table
 
 test: setup
 	$(BIN)/pytest -q

