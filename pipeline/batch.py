@@ -139,6 +139,7 @@ class BatchSummary:
     resumed_from: int
     output: Path
     counts: dict[str, int]
+    text_column: str
 
 
 def _progress_path(partial: Path) -> Path:
@@ -257,7 +258,7 @@ def run_batch(checker, input_path: Path, output_path: Path, column: str | None =
         raise FactCheckError(f"{input_path}: has a header but no rows")
     os.replace(partial, output_path)
     progress_file.unlink(missing_ok=True)
-    return BatchSummary(state["rows_done"], resumed_from, output_path, counts)
+    return BatchSummary(state["rows_done"], resumed_from, output_path, counts, text_column)
 
 
 def _append(partial: Path, frame: pd.DataFrame, output_format: str, write_header: bool) -> None:

@@ -69,6 +69,14 @@ class CheckResult:
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
 
+def _deciding_first(hits: list[Hit], primary: Hit | None, k: int) -> list[Hit]:
+    """The passage the verdict rests on leads the evidence list; the rest keep their rank."""
+    hits = hits[:k]
+    if primary is None or primary not in hits:
+        return hits
+    return [primary] + [hit for hit in hits if hit is not primary]
+
+
 class FactChecker:
     """Checks Dutch claims and posts against the indexed corpus.
 
@@ -173,7 +181,8 @@ class FactChecker:
                 claim=claim, verdict=label, confidence=round(float(np.max(probs)), 4),
                 probabilities={name: round(float(p), 4) for name, p in zip(LABELS, probs)},
                 explanation=explain(label, assessment),
-                evidence=[self._evidence(hit) for hit in retrieval.hits[: self.config.retrieval.k]]))
+                evidence=[self._evidence(hit) for hit in _deciding_first(retrieval.hits, assessment.primary,
+                                                                          self.config.retrieval.k)]))
         return [self._aggregate(analysis, per_post.get(number, [])) for number, analysis in enumerate(analyses)]
 
     def _aggregate(self, analysis: PostAnalysis, claims: list[ClaimResult]) -> CheckResult:

@@ -155,20 +155,21 @@ def batch(input_csv: Path = typer.Argument(..., help="CSV with one claim or post
     resumed = f" (resumed after row {summary.resumed_from})" if summary.resumed_from else ""
     typer.echo(f"{summary.rows} rows checked{resumed} in {seconds:.1f} s: {counts}; written to {summary.output}")
     if table:
-        _print_table(summary.output, output_format)
+        _print_table(summary.output, output_format, summary.text_column)
 
 
-def _print_table(path: Path, output_format: str) -> None:
+def _print_table(path: Path, output_format: str, text_column: str) -> None:
     import pandas as pd
     from rich.table import Table
 
     frame = pd.read_csv(path, dtype=str, keep_default_na=False) if output_format == "csv" \
         else pd.read_json(path, lines=True, dtype=str)
     table = Table(show_lines=True, expand=True)
-    for name, ratio in (("bericht", 4), ("oordeel", 1), ("zeker", 1), ("uitleg en bewijs", 6)):
-        table.add_column(name, ratio=ratio, overflow="fold")
+    table.add_column("bericht", ratio=4, overflow="fold")
+    table.add_column("oordeel", no_wrap=True)
+    table.add_column("zeker", no_wrap=True, justify="right")
+    table.add_column("uitleg en bewijs", ratio=5, overflow="fold")
     colours = {"supported": "green", "contradicted": "red", "unsupported": "yellow"}
-    text_column = next(c for c in frame.columns if c not in ("verdict",) and not c.startswith("evidence"))
     for _, row in frame.iterrows():
         verdict = row["verdict"]
         table.add_row(row[text_column].lstrip("'"), f"[{colours.get(verdict, 'white')}]{verdict}[/]",

@@ -117,6 +117,11 @@ def _split_post(text: str) -> list[str]:
     return [piece.strip() for piece in pieces if piece.strip()]
 
 
+# A claim followed by a tag question is still a claim: "..., wist je dat?"
+_TAG_QUESTION = re.compile(r"[,\s]+(wist\s+je\s+dat|toch|klopt\s+dat|echt\s+waar|weet\s+je|of\s+niet|hè|he)\s*\?$",
+                           re.IGNORECASE)
+
+
 def _skip_reason(sentence: str, settings: Posts) -> str | None:
     words = re.findall(r"[^\W\d_]+|\d+(?:[.,]\d+)?", sentence)
     if _GREETING.match(sentence):
@@ -138,6 +143,7 @@ def analyse_post(text: str, settings: Posts) -> PostAnalysis:
     language, confidence = detect_language(normalised)
     analysis = PostAnalysis(text, normalised, language, confidence, truncated=truncated)
     for sentence in _split_post(normalised):
+        sentence = _TAG_QUESTION.sub(".", sentence)
         reason = _skip_reason(sentence, settings)
         if reason:
             analysis.skipped.append(SkippedSentence(sentence, reason))

@@ -63,3 +63,14 @@ def test_check_many_matches_check_and_is_thread_safe(checker):
 def test_long_post_is_truncated_and_says_so(checker, config):
     analysis = analyse_post("Ketamine verhoogt de bloeddruk. " * 40_000, config.posts)
     assert analysis.truncated and len(analysis.normalised) <= config.posts.max_chars
+
+
+def test_tag_question_does_not_hide_a_claim(config):
+    analysis = analyse_post("S-ketamine verdooft drie tot vier keer sterker dan R-ketamine, wist je dat?", config.posts)
+    assert analysis.claims == ["S-ketamine verdooft drie tot vier keer sterker dan R-ketamine."]
+
+
+def test_explanation_quotes_the_first_evidence_passage(checker):
+    result = checker.check("Ketamine verlaagt de bloeddruk en de hartslag.")
+    quoted = result.explanation.split("'")[-2].rstrip("…")
+    assert result.evidence[0].text.startswith(quoted[:40])
