@@ -39,8 +39,9 @@ test: setup
 	$(BIN)/pytest -q
 
 bench: setup
-	$(BIN)/python bench/retrieval.py
-	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/retrieval.py --split test
+	$(BIN)/python bench/throughput.py --profile
+	$(BIN)/python bench/sick_nl.py
 
 eval: setup
 	$(FC) evaluate corpus/labelled/claims.csv --split test --out out/eval

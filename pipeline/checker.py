@@ -150,8 +150,8 @@ class FactChecker:
         """Check one claim or post. Safe to call from several threads."""
         return self.check_many([text])[0]
 
-    def check_many(self, texts: list[str], batch_size: int = 64, progress=None) -> list[CheckResult]:
-        """Check many texts; claims are encoded in batches of ``batch_size``."""
+    def check_many(self, texts: list[str], batch_size: int = 256, progress=None) -> list[CheckResult]:
+        """Check many texts, ``batch_size`` texts per encoder call (larger calls pad less)."""
         if self.classifier is None:
             raise FactCheckError("no verdict model loaded; run `factcheck train`")
         results: list[CheckResult] = []

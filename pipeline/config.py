@@ -86,15 +86,20 @@ class Config(_Section):
         return value if value.is_absolute() else PROJECT_ROOT / value
 
 
+def read_yaml(path: Path, what: str):
+    """Parse a YAML file; unreadable or malformed files become a one-line FactCheckError."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FactCheckError(f"cannot read {what} {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise FactCheckError(f"{what} {path} is not valid YAML: {exc}".splitlines()[0]) from None
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate a config file; raise FactCheckError naming the bad key."""
     path = Path(path) if path else DEFAULT_CONFIG
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FactCheckError(f"cannot read config {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise FactCheckError(f"config {path} is not valid YAML: {exc}".splitlines()[0]) from None
+    raw = read_yaml(path, "config")
     if not isinstance(raw, dict):
         raise FactCheckError(f"config {path} must be a mapping of sections")
     try:

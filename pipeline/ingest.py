@@ -13,8 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from .config import read_yaml
 from .errors import FactCheckError
 from .text import is_dutch_word
 
@@ -95,12 +94,7 @@ class IngestResult:
 
 def read_metadata(corpus_dir: Path) -> list[DocumentMeta]:
     path = corpus_dir / METADATA_FILE
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FactCheckError(f"cannot read corpus metadata {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise FactCheckError(f"corpus metadata {path} is not valid YAML: {exc}".splitlines()[0]) from None
+    raw = read_yaml(path, "corpus metadata")
     entries = (raw or {}).get("documents") if isinstance(raw, dict) else None
     if not isinstance(entries, list) or not entries:
         raise FactCheckError(f"corpus metadata {path} needs a non-empty 'documents' list")

@@ -38,7 +38,7 @@ class Retriever:
         self._vocab = getattr(index.bm25, "vocab_dict", None) or {}
 
     def lexical_scores(self, claim: str) -> np.ndarray:
-        terms = [term for term in self.index.analyzer.terms(claim) if term in self._vocab]
+        terms = sorted(term for term in self.index.analyzer.term_set(claim) if term in self._vocab)
         if not terms:
             return np.zeros(len(self.index.passages), dtype=np.float32)
         return np.asarray(self.index.bm25.get_scores(terms), dtype=np.float32)

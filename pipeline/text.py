@@ -153,6 +153,7 @@ def stop_words() -> frozenset[str]:
     return frozenset(STOP_WORDS) - NEGATIONS - QUANTIFIERS - HEDGES
 
 
+@lru_cache(maxsize=65536)
 def stem(token: str) -> str:
     if token[0].isdigit() or "/" in token:
         return token
@@ -298,6 +299,11 @@ class LexicalAnalyzer:
     def __init__(self, compound_vocabulary: frozenset[str] | set[str] = frozenset(), split_compounds: bool = True):
         self.vocabulary = frozenset(compound_vocabulary)
         self.split_compounds = split_compounds
+        self.term_set = lru_cache(maxsize=8192)(self._term_set)
+
+    def _term_set(self, text: str) -> frozenset[str]:
+        """The distinct terms of ``text``, cached (passages are compared with many claims)."""
+        return frozenset(self.terms(text))
 
     @staticmethod
     def build_vocabulary(texts: list[str]) -> frozenset[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -80,36 +81,57 @@ def _antonym_conflicts(claim_tokens: set[str], passage_tokens: set[str]) -> list
     return conflicts
 
 
-def _order_swaps(claim: str, passage: str) -> list[tuple[str, str]]:
-    """Pairs named in both texts but in the opposite order ("R- ... dan S-ketamine")."""
-    claim_f, passage_f = fold(claim), fold(passage)
+_FOLDED_PAIRS = tuple((fold(first), fold(second)) for first, second in SWAPPABLE_PAIRS)
+
+
+def _order_swaps(claim_f: str, passage_f: str) -> list[tuple[str, str]]:
+    """Pairs named in both (folded) texts but in the opposite order ("R- ... dan S-ketamine")."""
     swaps = []
-    for first, second in SWAPPABLE_PAIRS:
-        a, b = fold(first), fold(second)
+    for (first, second), (a, b) in zip(SWAPPABLE_PAIRS, _FOLDED_PAIRS):
         positions = [text.find(word) for text in (claim_f, passage_f) for word in (a, b)]
         if min(positions) >= 0 and (positions[0] < positions[1]) != (positions[2] < positions[3]):
             swaps.append((first, second))
     return swaps
 
 
+@dataclass(frozen=True)
+class _Profile:
+    """What compare() needs to know about one text, computed once per text."""
+
+    folded: str
+    tokens: frozenset[str]
+    quantities: tuple[Quantity, ...]
+    negated: bool
+    rejects: bool
+    universal: bool
+    limits: bool
+    hedged: bool
+
+
+@lru_cache(maxsize=8192)
+def _profile(text: str) -> _Profile:
+    raw = word_tokens(text)
+    tokens = frozenset({fold(t) for t in raw} | set(raw))
+    return _Profile(fold(text), tokens, tuple(extract_quantities(text)), bool(tokens & NEGATIONS),
+                    bool(_NO_EVIDENCE.search(text)), bool(_UNIVERSAL.search(text)), bool(_LIMITING.search(text)),
+                    bool(tokens & HEDGES))
+
+
 def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
-    """Compare one claim with one passage."""
-    claim_terms, passage_terms = set(analyzer.terms(claim)), set(analyzer.terms(passage))
-    coverage = len(claim_terms & passage_terms) / max(1, len(claim_terms))
-    passage_coverage = len(claim_terms & passage_terms) / max(1, len(passage_terms))
-    claim_tokens = {fold(t) for t in word_tokens(claim)} | {t for t in word_tokens(claim)}
-    passage_tokens = {fold(t) for t in word_tokens(passage)} | {t for t in word_tokens(passage)}
-    matched, number_conflicts = _number_comparison(extract_quantities(claim), extract_quantities(passage))
+    """Compare one claim with one passage. Passages recur across claims, so their side is cached."""
+    claim_terms, passage_terms = analyzer.term_set(claim), analyzer.term_set(passage)
+    shared = len(claim_terms & passage_terms)
+    mine, theirs = _profile(claim), _profile(passage)
+    matched, number_conflicts = _number_comparison(list(mine.quantities), list(theirs.quantities))
     return Comparison(
-        coverage=coverage, passage_coverage=passage_coverage,
-        claim_negated=bool(claim_tokens & NEGATIONS), passage_negated=bool(passage_tokens & NEGATIONS),
-        passage_rejects=bool(_NO_EVIDENCE.search(passage)),
+        coverage=shared / max(1, len(claim_terms)), passage_coverage=shared / max(1, len(passage_terms)),
+        claim_negated=mine.negated, passage_negated=theirs.negated, passage_rejects=theirs.rejects,
         numbers_matched=matched, number_conflicts=tuple(number_conflicts),
-        antonym_conflicts=tuple(_antonym_conflicts(claim_tokens, passage_tokens)),
-        order_swaps=tuple(_order_swaps(claim, passage)),
-        claim_universal=bool(_UNIVERSAL.search(claim)), passage_limits=bool(_LIMITING.search(passage)),
-        claim_hedged=bool(claim_tokens & HEDGES), passage_hedged=bool(passage_tokens & HEDGES),
-        negation_cue=_cue(passage_tokens, NEGATIONS) or _cue(claim_tokens, NEGATIONS),
+        antonym_conflicts=tuple(_antonym_conflicts(set(mine.tokens), set(theirs.tokens))),
+        order_swaps=tuple(_order_swaps(mine.folded, theirs.folded)),
+        claim_universal=mine.universal, passage_limits=theirs.limits,
+        claim_hedged=mine.hedged, passage_hedged=theirs.hedged,
+        negation_cue=_cue(set(theirs.tokens), NEGATIONS) or _cue(set(mine.tokens), NEGATIONS),
     )
 
 
