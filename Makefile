@@ -42,6 +42,7 @@ bench: setup
 	$(BIN)/python bench/retrieval.py --split test
 	$(BIN)/python bench/throughput.py --profile
 	$(BIN)/python bench/sick_nl.py
+	$(BIN)/python bench/encoders.py
 
 eval: setup
 	$(FC) evaluate corpus/labelled/claims.csv --split test --out out/eval
