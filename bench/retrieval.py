@@ -1,11 +1,12 @@
-"""Evidence retrieval benchmark: BM25-only, dense-only and hybrid, side by side in one run.
+"""Evidence retrieval benchmark: BM25-only, dense-only, hybrid and hybrid + trained rerank, in one run.
 
     .venv/bin/python bench/retrieval.py [--split test] [--k 5]
 
 A retrieved passage is a hit when it contains the claim's gold evidence quote
 (compared after folding case, whitespace, hyphens and punctuation). Only
 supported and contradicted claims have evidence. Fusion settings come from
-configs/default.yaml and were chosen on the train and dev splits only.
+configs/default.yaml and were chosen on the train and dev splits only; the reranker is
+fit on the train split by `factcheck train`.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from pipeline.posts import normalise_post  # noqa: E402
 def run(split: str, k: int, config_path: str | None, show_misses: bool) -> None:
     config = load_config(config_path)
     checker = FactChecker(config)
+    checker.load_classifier()  # brings the trained reranker (fit on the train split only)
     claims = pd.read_csv(config.path("labelled_claims"), keep_default_na=False)
     chosen = {"all": claims["split"] != "", "trainval": claims["split"] != "test"}.get(split, claims["split"] == split)
     claims = claims[(claims["evidence"] != "") & chosen]
@@ -34,23 +36,25 @@ def run(split: str, k: int, config_path: str | None, show_misses: bool) -> None:
     print(f"{len(texts)} claims with evidence (split: {split}); corpus: {len(checker.index.passages)} passages\n")
     checker.encoder.encode_queries(texts[:4])  # warm-up, so the first method is not charged for it
     rows, misses = [], {}
-    for method in ("lexical", "dense", "rrf"):
+    for method in ("lexical", "dense", "rrf", "rerank"):
         started = time.perf_counter()
-        results = [checker.retriever.search(text, k, fusion=method) for text in texts]
+        fusion = "rrf" if method == "rerank" else method
+        results = [checker.retriever.search(text, k, fusion=fusion, rerank=method == "rerank") for text in texts]
         per_query_ms = 1000 * (time.perf_counter() - started) / max(1, len(texts))
         ranks = [first_hit_rank([h.passage.text for h in r.hits], quote)
                  for r, quote in zip(results, claims["evidence"])]
         misses[method] = [(t, q, r.hits[0].passage.text) for t, q, r, rank in
                           zip(claims["claim"], claims["evidence"], results, ranks) if rank != 1]
-        rows.append({"method": {"lexical": "BM25 only", "dense": "dense only", "rrf": "hybrid (RRF)"}[method],
+        rows.append({"method": {"lexical": "BM25 only", "dense": "dense only", "rrf": "hybrid (RRF)",
+                                "rerank": "hybrid + trained rerank"}[method],
                      "recall@1": recall_at(ranks, 1), "recall@3": recall_at(ranks, 3),
                      "recall@5": recall_at(ranks, 5), "MRR": mean_reciprocal_rank(ranks),
                      "ms/query": per_query_ms})
     table = pd.DataFrame(rows)
     print(table.to_markdown(index=False, floatfmt=".3f"))
     if show_misses:
-        print("\nHybrid misses at rank 1:")
-        for claim, quote, top in misses["rrf"]:
+        print("\nHybrid + rerank misses at rank 1:")
+        for claim, quote, top in misses["rerank"]:
             print(f"- {claim}\n    gold: {quote[:100]}\n    top:  {top[:100]}")
 
 

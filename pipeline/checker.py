@@ -15,7 +15,8 @@ import numpy as np
 from .config import Config, load_config
 from .errors import FactCheckError
 from .posts import PostAnalysis, SkippedSentence, analyse_post, is_dutch
-from .retrieve import Hit, RetrievalResult, Retriever
+from .evidence import contains_quote
+from .retrieve import EvidenceReranker, Hit, RetrievalResult, Retriever, rerank_features
 from .verify import LABELS, Assessment, VerdictClassifier, assess, explain
 
 
@@ -110,14 +111,17 @@ class FactChecker:
     def current_feature_config(self) -> dict:
         return {"evidence_passages": self.config.verdict.evidence_passages,
                 "embedding_pair_features": self.config.verdict.embedding_pair_features,
+                "rerank_depth": self.config.retrieval.rerank_depth,
                 "model": self.encoder.identity}
 
     def load_classifier(self) -> None:
-        classifier, feature_config = VerdictClassifier.load(self.config.path("verifier_model"))
+        """Load the trained verdict model and the evidence reranker trained with it."""
+        classifier, feature_config, reranker = VerdictClassifier.load(self.config.path("verifier_model"))
         if feature_config != self.current_feature_config():
             raise FactCheckError("the trained verdict model does not match the current embedding model or "
                                  "feature settings; run `factcheck train`")
         self.classifier, self.feature_config = classifier, feature_config
+        self.retriever.reranker = EvidenceReranker.from_model(reranker) if reranker is not None else None
 
     # ------------------------------------------------------------------ retrieval
     def retrieve(self, claim: str, k: int | None = None) -> list[Evidence]:
@@ -186,8 +190,9 @@ class FactChecker:
         return [self._aggregate(analysis, per_post.get(number, [])) for number, analysis in enumerate(analyses)]
 
     def _aggregate(self, analysis: PostAnalysis, claims: list[ClaimResult]) -> CheckResult:
-        """Post verdict: contradicted if any claim is contradicted with enough confidence; else supported
-        if any claim is supported; else unsupported. The deciding claim gives confidence and evidence."""
+        """Post verdict. One claim: its own verdict. Several: contradicted if any claim is contradicted with
+        at least post_contradicted_min_confidence; else supported if any claim is supported; else
+        unsupported. The deciding claim gives confidence and evidence."""
         notes = ["tekst ingekort tot de eerste %d tekens" % self.config.posts.max_chars] if analysis.truncated else []
         base = dict(text=analysis.original, claims=claims, skipped=analysis.skipped,
                     language=analysis.language, notes=notes)
@@ -203,7 +208,9 @@ class FactChecker:
         threshold = self.config.verdict.post_contradicted_min_confidence
         contradicted = [c for c in claims if c.verdict == "contradicted" and c.confidence >= threshold]
         supported = [c for c in claims if c.verdict == "supported"]
-        if contradicted:
+        if len(claims) == 1:
+            decisive = claims[0]
+        elif contradicted:
             decisive = max(contradicted, key=lambda c: c.confidence)
         elif supported:
             decisive = max(supported, key=lambda c: c.confidence)
@@ -216,13 +223,28 @@ class FactChecker:
                            explanation=prefix + decisive.explanation, evidence=decisive.evidence, **base)
 
     # ------------------------------------------------------------------ training
-    def train(self, texts: list[str], labels: list[str]) -> VerdictClassifier:
-        """Fit the verdict model on labelled texts (full pipeline features) and save it."""
+    def train(self, texts: list[str], labels: list[str], evidence: list[str] | None = None) -> VerdictClassifier:
+        """Fit the evidence reranker (on rows with a gold quote) and then the verdict model on the
+        pipeline's own retrieval output; save both."""
         normalised = [analyse_post(text, self.config.posts).normalised for text in texts]
+        self.retriever.reranker = self._fit_reranker(normalised, evidence) if evidence else None
         _, assessments = self.assess_claims(normalised)
         features = np.vstack([a.features for a in assessments])
         classifier = VerdictClassifier(self.config.verdict.seed, self.config.verdict.calibration_folds,
                                        self.config.verdict.regularisation).fit(features, labels)
-        classifier.save(self.config.path("verifier_model"), self.current_feature_config())
+        classifier.save(self.config.path("verifier_model"), self.current_feature_config(), self.retriever.reranker)
         self.classifier, self.feature_config = classifier, self.current_feature_config()
         return classifier
+
+    def _fit_reranker(self, claims: list[str], evidence: list[str]) -> EvidenceReranker | None:
+        depth = self.config.retrieval.rerank_depth
+        pairs = [(claim, quote) for claim, quote in zip(claims, evidence) if quote]
+        if not depth or not pairs:
+            return None
+        results = self.retriever.search_many([claim for claim, _ in pairs], depth, rerank=False)
+        features = np.vstack([rerank_features(r.claim, r.hits, self.index.analyzer) for r in results])
+        targets = np.concatenate([[contains_quote(hit.passage.text, quote) for hit in r.hits]
+                                  for r, (_, quote) in zip(results, pairs)])
+        if targets.all() or not targets.any():
+            return None
+        return EvidenceReranker(self.config.verdict.regularisation).fit(features, targets)

@@ -49,6 +49,7 @@ class Retrieval(_Section):
     dense_weight: float = Field(ge=0)
     lexical_weight: float = Field(ge=0)
     split_compounds: bool
+    rerank_depth: int = Field(ge=0, le=100)
 
 
 class Verdict(_Section):

@@ -8,6 +8,7 @@ import numpy as np
 from .chunk import Passage
 from .config import Retrieval
 from .index import Index
+from .text import LexicalAnalyzer, cached_quantities
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,61 @@ class RetrievalResult:
 
 
 
-class Retriever:
-    """Ranks passages for claims. ``fusion`` picks dense, lexical or reciprocal-rank fusion."""
+RERANK_FEATURES = ("fused_rank", "dense_score", "dense_rank", "lexical_share", "lexical_rank", "coverage",
+                   "passage_coverage", "numbers_matched", "length")
 
-    def __init__(self, index: Index, encoder, settings: Retrieval):
+
+def rerank_features(claim: str, hits: list[Hit], analyzer: LexicalAnalyzer) -> np.ndarray:
+    """One row per candidate: how it ranked, and how much of the claim it covers."""
+    claim_terms = analyzer.term_set(claim)
+    claim_numbers = cached_quantities(claim)
+    top_lexical = max((hit.lexical_score for hit in hits), default=0.0) or 1.0
+    rows = []
+    for rank, hit in enumerate(hits, 1):
+        terms = analyzer.term_set(hit.passage.text)
+        shared = len(claim_terms & terms)
+        numbers = cached_quantities(hit.passage.text)
+        matched = sum(any(q.comparable(p) and q.overlaps(p) for p in numbers) for q in claim_numbers)
+        rows.append([1 / rank, hit.dense_score, 1 / hit.dense_rank if hit.dense_rank else 0.0,
+                     hit.lexical_score / top_lexical, 1 / hit.lexical_rank if hit.lexical_rank else 0.0,
+                     shared / max(1, len(claim_terms)), shared / max(1, len(terms)), float(matched),
+                     float(np.log1p(len(hit.passage.text)))])
+    return np.asarray(rows, dtype=np.float32)
+
+
+class EvidenceReranker:
+    """Reorders the fused candidates with a logistic regression fit on claims whose gold evidence
+    is known (label: the candidate contains the quote). scikit-learn style: fit / score."""
+
+    def __init__(self, regularisation: float = 1.0):
+        self.regularisation = regularisation
+
+    def fit(self, features: np.ndarray, contains_evidence: np.ndarray) -> "EvidenceReranker":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self.model_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.regularisation, max_iter=2000))
+        self.model_.fit(features, contains_evidence.astype(int))
+        return self
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(features)[:, 1]
+
+    @classmethod
+    def from_model(cls, model) -> "EvidenceReranker":
+        reranker = cls()
+        reranker.model_ = model
+        return reranker
+
+
+class Retriever:
+    """Ranks passages for claims. ``fusion`` picks dense, lexical or reciprocal-rank fusion; a trained
+    reranker, when given, reorders the best ``rerank_depth`` fused candidates."""
+
+    def __init__(self, index: Index, encoder, settings: Retrieval, reranker: EvidenceReranker | None = None):
         self.index, self.encoder, self.settings = index, encoder, settings
+        self.reranker = reranker
         self._vocab = getattr(index.bm25, "vocab_dict", None) or {}
 
     def lexical_scores(self, claim: str) -> np.ndarray:
@@ -43,15 +94,30 @@ class Retriever:
             return np.zeros(len(self.index.passages), dtype=np.float32)
         return np.asarray(self.index.bm25.get_scores(terms), dtype=np.float32)
 
-    def search_many(self, claims: list[str], k: int | None = None, fusion: str | None = None) -> list[RetrievalResult]:
+    def search_many(self, claims: list[str], k: int | None = None, fusion: str | None = None,
+                    rerank: bool = True) -> list[RetrievalResult]:
         k = k or self.settings.k
         vectors = self.encoder.encode_queries(claims)
         dense_all = vectors @ self.index.embeddings.T
-        return [self._rank(claim, vector, dense, k, fusion or self.settings.fusion)
-                for claim, vector, dense in zip(claims, vectors, dense_all)]
+        depth = self.settings.rerank_depth if (rerank and self.reranker is not None) else 0
+        results = []
+        for claim, vector, dense in zip(claims, vectors, dense_all):
+            result = self._rank(claim, vector, dense, max(k, depth), fusion or self.settings.fusion)
+            if depth:
+                result = self._rerank(result)
+            results.append(RetrievalResult(claim, vector, result.hits[:k]))
+        return results
 
-    def search(self, claim: str, k: int | None = None, fusion: str | None = None) -> RetrievalResult:
-        return self.search_many([claim], k, fusion)[0]
+    def search(self, claim: str, k: int | None = None, fusion: str | None = None, rerank: bool = True) -> RetrievalResult:
+        return self.search_many([claim], k, fusion, rerank)[0]
+
+    def _rerank(self, result: RetrievalResult) -> RetrievalResult:
+        candidates = result.hits[: self.settings.rerank_depth]
+        scores = self.reranker.score(rerank_features(result.claim, candidates, self.index.analyzer))
+        order = np.argsort(-scores, kind="stable")
+        hits = [Hit(candidates[i].passage, float(scores[i]), candidates[i].dense_score, candidates[i].lexical_score,
+                    candidates[i].dense_rank, candidates[i].lexical_rank, candidates[i].row) for i in order]
+        return RetrievalResult(result.claim, result.claim_vector, hits)
 
     def _rank(self, claim: str, vector: np.ndarray, dense: np.ndarray, k: int, fusion: str) -> RetrievalResult:
         lexical = self.lexical_scores(claim)

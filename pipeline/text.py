@@ -249,6 +249,12 @@ _SHARE_WORDS = {"helft": 50.0, "derde": 100 / 3, "kwart": 25.0, "tiende": 10.0}
 _TIMES = re.compile(rf"(?<![\w])(?P<n>{_NUMBER_WORDS}|\d+)maal\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=8192)
+def cached_quantities(text: str) -> tuple[Quantity, ...]:
+    """``extract_quantities`` for texts seen again and again (passages)."""
+    return tuple(extract_quantities(text))
+
+
 def extract_quantities(text: str) -> list[Quantity]:
     """Numbers with their unit, ranges included: "twee tot drie uur" -> 2-3 h; "0,5 mg/kg";
     shares ("twee op de vijf" -> 40 %) and multiples ("tweemaal" -> 2 x)."""

@@ -18,7 +18,7 @@ import numpy as np
 from .errors import FactCheckError
 from .retrieve import Hit, RetrievalResult
 from .text import (ANTONYMS, HEDGES, NEGATIONS, SWAPPABLE_PAIRS, LexicalAnalyzer, Quantity,
-                   extract_quantities, fold, word_tokens)
+                   cached_quantities, extract_quantities, fold, word_tokens)
 
 LABELS = ("supported", "contradicted", "unsupported")
 _NO_EVIDENCE = re.compile(r"\b(geen|weinig|onvoldoende)\s+(wetenschappelijk\s+)?(bewijs|aanwijzingen|consensus)"
@@ -112,7 +112,7 @@ class _Profile:
 def _profile(text: str) -> _Profile:
     raw = word_tokens(text)
     tokens = frozenset({fold(t) for t in raw} | set(raw))
-    return _Profile(fold(text), tokens, tuple(extract_quantities(text)), bool(tokens & NEGATIONS),
+    return _Profile(fold(text), tokens, cached_quantities(text), bool(tokens & NEGATIONS),
                     bool(_NO_EVIDENCE.search(text)), bool(_UNIVERSAL.search(text)), bool(_LIMITING.search(text)),
                     bool(tokens & HEDGES))
 
@@ -281,18 +281,20 @@ class VerdictClassifier:
         return [LABELS[i] for i in self.predict_proba(features).argmax(axis=1)]
 
     # Safe persistence: skops, with the model's feature configuration beside it.
-    def save(self, path: Path, feature_config: dict) -> None:
+    def save(self, path: Path, feature_config: dict, reranker=None) -> None:
+        """Write the two stages (and the evidence reranker they were trained with) to one skops file."""
         import skops.io as sio
 
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
         sio.dump({"relevance": self.relevance_, "stance": self.stance_, "feature_config": feature_config,
+                  "reranker": reranker.model_ if reranker is not None else None,
                   "params": {"seed": self.seed, "calibration_folds": self.calibration_folds,
                              "regularisation": self.regularisation}}, tmp)
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: Path) -> tuple["VerdictClassifier", dict]:
+    def load(cls, path: Path) -> tuple["VerdictClassifier", dict, object]:
         import skops.io as sio
 
         if not path.exists():
@@ -304,4 +306,4 @@ class VerdictClassifier:
         data = sio.load(path, trusted=untrusted)
         model = cls(**data["params"])
         model.relevance_, model.stance_ = data["relevance"], data["stance"]
-        return model, data["feature_config"]
+        return model, data["feature_config"], data.get("reranker")
