@@ -29,7 +29,7 @@ $(MODEL): $(INSTALLED)
 $(INDEX): $(MODEL) $(CORPUS) configs/default.yaml $(wildcard pipeline/*.py)
 	$(FC) index
 
-$(VERIFIER): $(INDEX) corpus/labelled/claims.csv
+$(VERIFIER): $(INDEX) corpus/labelled/claims.csv $(wildcard pipeline/*.py)
 	$(FC) train
 
 run: setup

@@ -62,7 +62,7 @@ def main() -> None:
     majority = pd.Series(gold).value_counts().idxmax()
     baseline = classification_metrics(gold, [majority] * len(gold))
     print(f"SICK-NL {args.split}: {len(gold)} pairs, {time.perf_counter() - started:.1f} s")
-    print(f"| system | accuracy | macro-F1 |\n|---|---|---|")
+    print("| system | accuracy | macro-F1 |\n|---|---|---|")
     print(f"| majority ({majority}) | {baseline['accuracy']:.3f} | {baseline['macro_f1']:.3f} |")
     print(f"| verdict classifier (trained on our claims only) | {metrics['accuracy']:.3f} | {metrics['macro_f1']:.3f} |")
     for label in labels:

@@ -162,10 +162,9 @@ def assess(result: RetrievalResult, passage_vectors: np.ndarray | None, analyzer
     width = len(RELATION_FEATURES) + (4 * len(result.claim_vector) if embedding_pairs else 0)
     if not hits:
         return Assessment(np.zeros(width, dtype=np.float32), None, None, [])
-    comparisons = [compare(result.claim, hit.passage.text, analyzer) for hit in hits]
-    relevance = [0.5 * hit.dense_score + 0.5 * comp.coverage for hit, comp in zip(hits, comparisons)]
-    best = int(np.argmax(relevance))
-    hit, comp = hits[best], comparisons[best]
+    # The retriever's best passage decides (the trained reranker already weighs meaning and words).
+    best = 0
+    hit, comp = hits[best], compare(result.claim, hits[best].passage.text, analyzer)
     dense = [h.dense_score for h in result.hits]
     values = {
         "dense_primary": hit.dense_score,
