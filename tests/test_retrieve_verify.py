@@ -70,7 +70,7 @@ def test_verdicts_come_with_explanations(checker):
     assert number.verdict == "contradicted"
     assert number.explanation.startswith("getal wijkt af: bewering 5 mg per kilo, bron 0,5 mg per kilo")
     myth = checker.check("Microdoseren met K geneest depressie 🙌 #ketamine")
-    assert myth.verdict == "contradicted" and "bewijs" in myth.explanation
+    assert myth.verdict == "contradicted" and myth.explanation.startswith("bron ontkent: ")
     supported = checker.check("Ketamine is sinds 2019 in Nederland goedgekeurd als medicijn bij therapieresistente depressie.")
     assert supported.verdict == "supported" and supported.explanation.startswith("bron bevestigt")
     for result in (number, myth, supported):
