@@ -100,24 +100,29 @@ class Retriever:
         vectors = self.encoder.encode_queries(claims)
         dense_all = vectors @ self.index.embeddings.T
         depth = self.settings.rerank_depth if (rerank and self.reranker is not None) else 0
-        results = []
-        for claim, vector, dense in zip(claims, vectors, dense_all):
-            result = self._rank(claim, vector, dense, max(k, depth), fusion or self.settings.fusion)
-            if depth:
-                result = self._rerank(result)
-            results.append(RetrievalResult(claim, vector, result.hits[:k]))
-        return results
+        results = [self._rank(claim, vector, dense, max(k, depth), fusion or self.settings.fusion)
+                   for claim, vector, dense in zip(claims, vectors, dense_all)]
+        if depth:
+            results = self._rerank(results)
+        return [RetrievalResult(r.claim, r.claim_vector, r.hits[:k]) for r in results]
 
     def search(self, claim: str, k: int | None = None, fusion: str | None = None, rerank: bool = True) -> RetrievalResult:
         return self.search_many([claim], k, fusion, rerank)[0]
 
-    def _rerank(self, result: RetrievalResult) -> RetrievalResult:
-        candidates = result.hits[: self.settings.rerank_depth]
-        scores = self.reranker.score(rerank_features(result.claim, candidates, self.index.analyzer))
-        order = np.argsort(-scores, kind="stable")
-        hits = [Hit(candidates[i].passage, float(scores[i]), candidates[i].dense_score, candidates[i].lexical_score,
-                    candidates[i].dense_rank, candidates[i].lexical_rank, candidates[i].row) for i in order]
-        return RetrievalResult(result.claim, result.claim_vector, hits)
+    def _rerank(self, results: list[RetrievalResult]) -> list[RetrievalResult]:
+        """Reorder each result's top candidates; one model call for the whole batch."""
+        depth = self.settings.rerank_depth
+        blocks = [rerank_features(r.claim, r.hits[:depth], self.index.analyzer) for r in results]
+        scores = self.reranker.score(np.vstack(blocks)) if blocks else np.zeros(0)
+        reranked, offset = [], 0
+        for result, block in zip(results, blocks):
+            candidates, own = result.hits[:depth], scores[offset:offset + len(block)]
+            offset += len(block)
+            order = np.argsort(-own, kind="stable")
+            hits = [Hit(candidates[i].passage, float(own[i]), candidates[i].dense_score, candidates[i].lexical_score,
+                        candidates[i].dense_rank, candidates[i].lexical_rank, candidates[i].row) for i in order]
+            reranked.append(RetrievalResult(result.claim, result.claim_vector, hits))
+        return reranked
 
     def _rank(self, claim: str, vector: np.ndarray, dense: np.ndarray, k: int, fusion: str) -> RetrievalResult:
         lexical = self.lexical_scores(claim)
