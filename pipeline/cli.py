@@ -38,6 +38,10 @@ def friendly_errors(command):
         except MemoryError:
             typer.echo("error: out of memory; lower batch.chunk_rows in the config", err=True)
             raise typer.Exit(2) from None
+        except OSError as exc:  # an output that cannot be written, a disk that is full
+            where = f" {exc.filename}" if exc.filename else ""
+            typer.echo(f"error: cannot read or write{where}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
     return wrapper
 
 

@@ -188,3 +188,10 @@ def test_evaluate_writes_metrics_and_an_escaped_report(tmp_path):
     report = (tmp_path / "eval" / "report.html").read_text()
     assert "<script>alert(1)</script>" not in report
     assert report.count("data:image/png;base64,") == 3
+
+
+def test_unwritable_output_is_one_line(tmp_path):
+    source = write_csv(tmp_path / "in.csv", [["claim"], ["Ketamine is legaal"]])
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    one_line_error(invoke("batch", source, "-o", blocker / "out.csv"), "cannot read or write")
