@@ -51,8 +51,7 @@ def main() -> None:
     for number, (claim, passage, u, v) in enumerate(zip(claims, passages, claim_vectors, passage_vectors)):
         item = Passage(f"sick#{number}", "sick-nl", 0, len(passage), passage, None, "paragraph")
         hit = Hit(item, 1.0, float(u @ v), 0.0, 1, 1, 0)
-        features.append(assess(RetrievalResult(claim, u, [hit]), v[None, :], checker.index.analyzer,
-                               checker.config.verdict.evidence_passages,
+        features.append(assess(RetrievalResult(claim, u, [hit]), v, checker.index.analyzer,
                                checker.feature_config["embedding_pair_features"]).features)
     probabilities = checker.classifier.predict_proba(np.vstack(features))
     labels = ("supported", "contradicted", "unsupported")

@@ -109,8 +109,7 @@ class FactChecker:
         return checker
 
     def current_feature_config(self) -> dict:
-        return {"evidence_passages": self.config.verdict.evidence_passages,
-                "embedding_pair_features": self.config.verdict.embedding_pair_features,
+        return {"embedding_pair_features": self.config.verdict.embedding_pair_features,
                 "rerank_depth": self.config.retrieval.rerank_depth,
                 "model": self.encoder.identity}
 
@@ -138,15 +137,10 @@ class FactChecker:
     # ------------------------------------------------------------------ features
     def assess_claims(self, claims: list[str]) -> tuple[list[RetrievalResult], list[Assessment]]:
         """Retrieve and compute verdict features for many claims at once (one encoder batch)."""
-        k = max(self.config.retrieval.k, self.config.verdict.evidence_passages)
-        results = self.retriever.search_many(claims, k) if claims else []
+        results = self.retriever.search_many(claims) if claims else []
         pairs = self.feature_config["embedding_pair_features"]
-        assessments = []
-        for result in results:
-            rows = [hit.row for hit in result.hits[: self.config.verdict.evidence_passages]]
-            vectors = self.index.embeddings[rows] if rows else None
-            assessments.append(assess(result, vectors, self.index.analyzer,
-                                      self.config.verdict.evidence_passages, pairs))
+        assessments = [assess(result, self.index.embeddings[result.hits[0].row] if result.hits else None,
+                              self.index.analyzer, pairs) for result in results]
         return results, assessments
 
     # ------------------------------------------------------------------ checking

@@ -53,7 +53,6 @@ class Retrieval(_Section):
 
 
 class Verdict(_Section):
-    evidence_passages: int = Field(ge=1, le=10)
     seed: int
     calibration_folds: int = Field(ge=2, le=20)
     regularisation: float = Field(gt=0)

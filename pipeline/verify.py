@@ -9,7 +9,7 @@ of the model and serve only as a baseline (``claim_only_features``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -152,24 +152,22 @@ class Assessment:
     features: np.ndarray
     primary: Hit | None
     comparison: Comparison | None
-    hits: list[Hit] = field(default_factory=list)
 
 
-def assess(result: RetrievalResult, passage_vectors: np.ndarray | None, analyzer: LexicalAnalyzer,
-           evidence_passages: int, embedding_pairs: bool) -> Assessment:
-    """Turn a retrieval result into model features, choosing the passage that decides."""
-    hits = result.hits[:evidence_passages]
+def assess(result: RetrievalResult, primary_vector: np.ndarray | None, analyzer: LexicalAnalyzer,
+           embedding_pairs: bool) -> Assessment:
+    """Turn a retrieval result into model features. The retriever's best passage decides
+    (the trained reranker already weighs meaning and words); ``primary_vector`` is its embedding."""
     width = len(RELATION_FEATURES) + (4 * len(result.claim_vector) if embedding_pairs else 0)
-    if not hits:
-        return Assessment(np.zeros(width, dtype=np.float32), None, None, [])
-    # The retriever's best passage decides (the trained reranker already weighs meaning and words).
-    best = 0
-    hit, comp = hits[best], compare(result.claim, hits[best].passage.text, analyzer)
-    dense = [h.dense_score for h in result.hits]
+    if not result.hits:
+        return Assessment(np.zeros(width, dtype=np.float32), None, None)
+    hit = result.hits[0]
+    comp = compare(result.claim, hit.passage.text, analyzer)
+    ranked_dense = sorted((h.dense_score for h in result.hits), reverse=True)
     values = {
         "dense_primary": hit.dense_score,
-        "dense_top1": dense[0] if dense else 0.0,
-        "dense_margin": (sorted(dense, reverse=True)[0] - sorted(dense, reverse=True)[1]) if len(dense) > 1 else 0.0,
+        "dense_top1": hit.dense_score,  # equals dense_primary now that the top hit decides; kept for the trained layout
+        "dense_margin": ranked_dense[0] - ranked_dense[1] if len(ranked_dense) > 1 else 0.0,
         "lexical_top_is_primary": float(hit.lexical_rank == 1),
         "coverage": comp.coverage,
         "passage_coverage": comp.passage_coverage,
@@ -191,9 +189,9 @@ def assess(result: RetrievalResult, passage_vectors: np.ndarray | None, analyzer
     features = np.array([values[name] for name in RELATION_FEATURES], dtype=np.float32)
     if embedding_pairs:
         u = result.claim_vector
-        v = passage_vectors[best] if passage_vectors is not None else np.zeros_like(u)
+        v = primary_vector if primary_vector is not None else np.zeros_like(u)
         features = np.concatenate([features, u, v, np.abs(u - v), u * v]).astype(np.float32)
-    return Assessment(features, hit, comp, hits)
+    return Assessment(features, hit, comp)
 
 
 def claim_only_features(claim: str) -> np.ndarray:
