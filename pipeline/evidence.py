@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from .text import fold
 
 
 def fold_for_match(text: str) -> str:
     """Fold case, accents, whitespace, hyphens and punctuation away."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[\W_]+", "", stripped)
+    return re.sub(r"[\W_]+", "", fold(text))
 
 
 def contains_quote(passage_text: str, quote: str) -> bool:

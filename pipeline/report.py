@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import time
@@ -221,5 +220,4 @@ def render_html(evaluation: Evaluation, title: str) -> str:
     errors = evaluation.rows[evaluation.rows["label"] != evaluation.rows["predicted"]]
     return environment.get_template("report.html.j2").render(
         title=title, metrics=evaluation.metrics, charts=_charts(evaluation),
-        errors=errors.to_dict("records"), labels=LABELS, generated=time.strftime("%Y-%m-%d %H:%M"),
-        escape=html.escape)
+        errors=errors.to_dict("records"), labels=LABELS, generated=time.strftime("%Y-%m-%d %H:%M"))
