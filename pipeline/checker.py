@@ -14,9 +14,10 @@ import numpy as np
 
 from .config import Config, load_config
 from .errors import FactCheckError
-from .posts import PostAnalysis, SkippedSentence, analyse_post, is_dutch
 from .evidence import contains_quote
+from .posts import PostAnalysis, SkippedSentence, analyse_post, is_dutch
 from .retrieve import EvidenceReranker, Hit, RetrievalResult, Retriever, rerank_features
+from .text import load_dutch_lexicon
 from .verify import LABELS, Assessment, VerdictClassifier, assess, explain
 
 
@@ -98,6 +99,7 @@ class FactChecker:
         self.classifier = classifier
         self.feature_config = feature_config or self.current_feature_config()
         self._lock = threading.Lock()
+        load_dutch_lexicon()
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, require_model: bool = True) -> "FactChecker":

@@ -70,6 +70,14 @@ def _dutch_lexicon():
     return table, frozenset(str(lemma).lower() for lemma in table.values())
 
 
+def load_dutch_lexicon() -> None:
+    """Load both word lists now (about 2 s), so the cost falls at start-up and not inside a first batch."""
+    import simplemma
+
+    _dutch_lexicon()
+    simplemma.is_known("huis", lang="nl")
+
+
 @lru_cache(maxsize=65536)
 def is_dutch_word(word: str) -> bool:
     """Known to spaCy's Dutch lookup tables or to simplemma's Dutch dictionary."""
