@@ -16,9 +16,9 @@ from .config import Config, load_config
 from .errors import FactCheckError
 from .evidence import contains_quote
 from .posts import PostAnalysis, SkippedSentence, analyse_post, is_dutch
-from .retrieve import EvidenceReranker, Hit, RetrievalResult, Retriever, rerank_features
+from .retrieve import RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever, rerank_features
 from .text import load_dutch_lexicon
-from .verify import LABELS, Assessment, VerdictClassifier, assess, explain
+from .verify import LABELS, RELATION_FEATURES, Assessment, VerdictClassifier, assess, explain
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,8 @@ class FactChecker:
     def current_feature_config(self) -> dict:
         return {"embedding_pair_features": self.config.verdict.embedding_pair_features,
                 "rerank_depth": self.config.retrieval.rerank_depth,
-                "model": self.encoder.identity}
+                "model": self.encoder.identity,
+                "rerank_features": list(RERANK_FEATURES), "verdict_features": list(RELATION_FEATURES)}
 
     def load_classifier(self) -> None:
         """Load the trained verdict model and the evidence reranker trained with it."""
@@ -238,7 +239,7 @@ class FactChecker:
         if not depth or not pairs:
             return None
         results = self.retriever.search_many([claim for claim, _ in pairs], depth, rerank=False)
-        features = np.vstack([rerank_features(r.claim, r.hits, self.index.analyzer) for r in results])
+        features = np.vstack([rerank_features(r, r.hits, self.index) for r in results])
         targets = np.concatenate([[contains_quote(hit.passage.text, quote) for hit in r.hits]
                                   for r, (_, quote) in zip(results, pairs)])
         if targets.all() or not targets.any():

@@ -5,7 +5,8 @@ Layout of the index directory::
     manifest.json      corpus file hashes, model identity, chunking and lexical settings, versions
     documents.json     document metadata and clean text (to show passages in context)
     passages.jsonl     one passage per line, in embedding-row order
-    embeddings.npy     float32, unit-length rows
+    embeddings.npy     float32, unit-length rows: each passage with its title/section context
+    sentence_embeddings.npy   the same for the passage text alone (a second view for the reranker)
     lexicon.json       compound-part vocabulary of the lexical analyzer
     bm25/              bm25s index over the analyzer's terms
 
@@ -16,10 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -32,7 +35,7 @@ from .errors import FactCheckError
 from .ingest import DocumentMeta, IngestProblem, ingest_corpus
 from .text import LexicalAnalyzer
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _VERSIONED_PACKAGES = ("sentence-transformers", "transformers", "torch", "bm25s", "numpy", "spacy",
                        "snowballstemmer", "simplemma", "pypdf")
 
@@ -54,10 +57,12 @@ class Index:
 
     passages: list[Passage]
     embeddings: np.ndarray
+    sentence_embeddings: np.ndarray
     bm25: object
     analyzer: LexicalAnalyzer
     documents: dict[str, dict]
     manifest: dict
+    term_idf: dict[str, float] = field(default_factory=dict)  # over the passages, for weighted coverage
 
     def context(self, passage: Passage, chars: int = 200) -> str:
         text = self.documents[passage.doc_id]["clean_text"]
@@ -142,19 +147,24 @@ def build_index(config: Config, encoder, force: bool = False, progress: bool = F
 
     passages: list[Passage] = []
     vectors: list[np.ndarray] = []
+    sentence_vectors: list[np.ndarray] = []
     report = BuildReport("built", 0, len(ingested.documents), problems=ingested.problems)
     for document in ingested.documents:
         doc_passages = chunk_document(document, config.chunking)
         cached = reusable.get(document.meta.id)
         if cached is not None and cached[0] == document.source_sha256 and len(cached[1]) == len(doc_passages):
             vectors.append(cached[1])
+            sentence_vectors.append(cached[2])
             report.reused_documents.append(document.meta.id)
         else:
             texts = [indexed_text(p, document.meta.title, config.chunking.context) for p in doc_passages]
-            vectors.append(encoder.encode_passages(texts, progress=progress))
+            both = encoder.encode_passages(texts + [p.text for p in doc_passages], progress=progress)
+            vectors.append(both[:len(texts)])
+            sentence_vectors.append(both[len(texts):])
             report.embedded_documents.append(document.meta.id)
         passages.extend(doc_passages)
     embeddings = np.vstack(vectors).astype(np.float32)
+    sentence_embeddings = np.vstack(sentence_vectors).astype(np.float32)
 
     analyzer = LexicalAnalyzer(LexicalAnalyzer.build_vocabulary([p.text for p in passages]),
                                config.retrieval.split_compounds)
@@ -169,13 +179,15 @@ def build_index(config: Config, encoder, force: bool = False, progress: bool = F
     titles = {d.meta.id: d.meta.title for d in ingested.documents}
     lexical_context = config.chunking.context if config.chunking.lexical_context else "none"
     lexical_texts = [indexed_text(p, titles[p.doc_id], lexical_context) for p in passages]
-    _write_atomically(index_dir, passages, embeddings, analyzer, lexical_texts, ingested.documents, manifest)
+    _write_atomically(index_dir, passages, embeddings, sentence_embeddings, analyzer, lexical_texts,
+                      ingested.documents, manifest)
     report.passages = len(passages)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _reusable_embeddings(index_dir: Path, current: dict, expected: dict) -> dict[str, tuple[str, np.ndarray]]:
+def _reusable_embeddings(index_dir: Path, current: dict, expected: dict
+                         ) -> dict[str, tuple[str, np.ndarray, np.ndarray]]:
     """Per-document embeddings of the old index, when model and chunking are unchanged."""
     if any(current.get(key) != expected[key] for key in ("format_version", "model", "chunking")):
         return {}
@@ -186,11 +198,12 @@ def _reusable_embeddings(index_dir: Path, current: dict, expected: dict) -> dict
     rows: dict[str, list[int]] = {}
     for row, passage in enumerate(old["passages"]):
         rows.setdefault(passage.doc_id, []).append(row)
-    return {doc_id: (current["documents"].get(doc_id, ""), old["embeddings"][idx])
+    return {doc_id: (current["documents"].get(doc_id, ""), old["embeddings"][idx], old["sentence_embeddings"][idx])
             for doc_id, idx in rows.items()}
 
 
-def _write_atomically(index_dir: Path, passages, embeddings, analyzer, lexical_texts, documents, manifest) -> None:
+def _write_atomically(index_dir: Path, passages, embeddings, sentence_embeddings, analyzer, lexical_texts, documents,
+                      manifest) -> None:
     import bm25s
 
     index_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -200,6 +213,7 @@ def _write_atomically(index_dir: Path, passages, embeddings, analyzer, lexical_t
             for passage in passages:
                 handle.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
         np.save(work / "embeddings.npy", embeddings)
+        np.save(work / "sentence_embeddings.npy", sentence_embeddings)
         (work / "documents.json").write_text(json.dumps(
             {d.meta.id: {"meta": asdict(d.meta), "clean_text": d.clean_text} for d in documents},
             ensure_ascii=False), encoding="utf-8")
@@ -225,9 +239,10 @@ def load_index_files(index_dir: Path) -> dict:
     with open(index_dir / "passages.jsonl", encoding="utf-8") as handle:
         passages = [Passage.from_dict(json.loads(line)) for line in handle]
     embeddings = np.load(index_dir / "embeddings.npy")
-    if len(embeddings) != len(passages):
+    sentence_embeddings = np.load(index_dir / "sentence_embeddings.npy")
+    if not len(embeddings) == len(sentence_embeddings) == len(passages):
         raise ValueError("embeddings and passages disagree in length")
-    return {"passages": passages, "embeddings": embeddings}
+    return {"passages": passages, "embeddings": embeddings, "sentence_embeddings": sentence_embeddings}
 
 
 def load_index(config: Config, model_identity: str) -> Index:
@@ -249,7 +264,10 @@ def load_index(config: Config, model_identity: str) -> Index:
     except (OSError, ValueError, KeyError) as exc:
         raise FactCheckError(f"index at {index_dir} is damaged ({exc}); rebuild it with `factcheck index --force`") from None
     analyzer = LexicalAnalyzer(vocabulary, config.retrieval.split_compounds)
-    return Index(files["passages"], files["embeddings"], bm25, analyzer, documents, manifest)
+    document_frequency = Counter(term for passage in files["passages"] for term in analyzer.term_set(passage.text))
+    term_idf = {term: math.log(1 + len(files["passages"]) / count) for term, count in document_frequency.items()}
+    return Index(files["passages"], files["embeddings"], files["sentence_embeddings"], bm25, analyzer, documents,
+                 manifest, term_idf)
 
 
 def document_meta(index: Index, doc_id: str) -> DocumentMeta:

@@ -1,14 +1,16 @@
 """Retrieve stage: hybrid BM25 + dense search with reciprocal-rank fusion."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from .chunk import Passage
 from .config import Retrieval
 from .index import Index
-from .text import LexicalAnalyzer, cached_quantities
+from .text import cached_quantities, stem, word_tokens
 
 
 @dataclass(frozen=True)
@@ -32,25 +34,40 @@ class RetrievalResult:
 
 
 RERANK_FEATURES = ("fused_rank", "dense_score", "dense_rank", "lexical_share", "lexical_rank", "coverage",
-                   "passage_coverage", "numbers_matched", "length")
+                   "passage_coverage", "numbers_matched", "length", "weighted_coverage", "bigram_share",
+                   "sentence_dense_score")
 
 
-def rerank_features(claim: str, hits: list[Hit], analyzer: LexicalAnalyzer) -> np.ndarray:
-    """One row per candidate: how it ranked, and how much of the claim it covers."""
+@lru_cache(maxsize=8192)
+def _stem_bigrams(text: str) -> frozenset[tuple[str, str]]:
+    stems = [stem(token) for token in word_tokens(text)]
+    return frozenset(zip(stems, stems[1:]))
+
+
+def rerank_features(result: RetrievalResult, hits: list[Hit], index: Index) -> np.ndarray:
+    """One row per candidate: how it ranked, and how much of the claim it covers (plain, weighted by
+    rarity, as word pairs, and in meaning against the passage without its title/section context)."""
+    claim, analyzer, idf = result.claim, index.analyzer, index.term_idf
     claim_terms = analyzer.term_set(claim)
+    claim_weight = sum(idf.get(term, math.log(1 + len(index.passages))) for term in claim_terms) or 1.0
+    claim_bigrams = _stem_bigrams(claim)
     claim_numbers = cached_quantities(claim)
+    sentence_dense = index.sentence_embeddings[[hit.row for hit in hits]] @ result.claim_vector
     top_lexical = max((hit.lexical_score for hit in hits), default=0.0) or 1.0
     rows = []
-    for rank, hit in enumerate(hits, 1):
+    for rank, (hit, sentence_score) in enumerate(zip(hits, sentence_dense), 1):
         terms = analyzer.term_set(hit.passage.text)
-        shared = len(claim_terms & terms)
+        shared = claim_terms & terms
         numbers = cached_quantities(hit.passage.text)
-        matched = sum(any(q.comparable(p) and q.overlaps(p) for p in numbers) for q in claim_numbers)
+        matched = sum(any(q.comparable(p) and q.agrees(p) for p in numbers) for q in claim_numbers)
         rows.append([1 / rank, hit.dense_score, 1 / hit.dense_rank if hit.dense_rank else 0.0,
                      hit.lexical_score / top_lexical, 1 / hit.lexical_rank if hit.lexical_rank else 0.0,
-                     shared / max(1, len(claim_terms)), shared / max(1, len(terms)), float(matched),
-                     float(np.log1p(len(hit.passage.text)))])
-    return np.asarray(rows, dtype=np.float32)
+                     len(shared) / max(1, len(claim_terms)), len(shared) / max(1, len(terms)), float(matched),
+                     float(np.log1p(len(hit.passage.text))),
+                     sum(idf.get(term, 0.0) for term in shared) / claim_weight,
+                     len(claim_bigrams & _stem_bigrams(hit.passage.text)) / max(1, len(claim_bigrams)),
+                     float(sentence_score)])
+    return np.asarray(rows, dtype=np.float32).reshape(len(rows), len(RERANK_FEATURES))
 
 
 class EvidenceReranker:
@@ -112,7 +129,7 @@ class Retriever:
     def _rerank(self, results: list[RetrievalResult]) -> list[RetrievalResult]:
         """Reorder each result's top candidates; one model call for the whole batch."""
         depth = self.settings.rerank_depth
-        blocks = [rerank_features(r.claim, r.hits[:depth], self.index.analyzer) for r in results]
+        blocks = [rerank_features(r, r.hits[:depth], self.index) for r in results]
         scores = self.reranker.score(np.vstack(blocks)) if blocks else np.zeros(0)
         reranked, offset = [], 0
         for result, block in zip(results, blocks):

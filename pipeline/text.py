@@ -221,13 +221,17 @@ class Quantity:
         factor = _TIME_IN_HOURS.get(self.unit, 1.0)
         return self.low * factor, self.high * factor
 
-    def overlaps(self, other: "Quantity") -> bool:
-        """Same value within rounding; approximate wording ("bijna", "ongeveer") gets more room."""
+    def agrees(self, other: "Quantity") -> bool:
+        """Same value within rounding; approximate wording ("bijna", "ongeveer") gets more room.
+        A single value agrees with a range that holds it ("2 uur" in "2-3 uur"), but two ranges
+        must share both ends: "een tot 40 keer" is not "een tot 4 keer"."""
         if self.unit == "year" or other.unit == "year":
             return self.low <= other.high and other.low <= self.high
         (a_low, a_high), (b_low, b_high) = self._base(), other._base()
         tolerance = 0.15 if (self.approximate or other.approximate) else 0.01
         slack = tolerance * max(abs(a_high), abs(b_high), 1e-9)
+        if a_low < a_high and b_low < b_high:
+            return abs(a_low - b_low) <= slack and abs(a_high - b_high) <= slack
         return a_low - slack <= b_high and b_low - slack <= a_high
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from .errors import FactCheckError
 from .retrieve import Hit, RetrievalResult
 from .text import (ANTONYMS, HEDGES, NEGATIONS, SWAPPABLE_PAIRS, LexicalAnalyzer, Quantity,
-                   cached_quantities, extract_quantities, fold, word_tokens)
+                   cached_quantities, extract_quantities, fold, stem, word_tokens)
 
 LABELS = ("supported", "contradicted", "unsupported")
 _NO_EVIDENCE = re.compile(r"\b(geen|weinig|onvoldoende)\s+(wetenschappelijk\s+)?(bewijs|aanwijzingen|consensus)"
@@ -42,6 +42,7 @@ class Comparison:
     passage_rejects: bool           # "er is geen bewijs", "mythe", "onduidelijk" ...
     numbers_matched: int
     number_conflicts: tuple[tuple[str, str], ...]
+    bare_number_conflicts: tuple[tuple[str, str], ...]
     antonym_conflicts: tuple[tuple[str, str], ...]
     order_swaps: tuple[tuple[str, str], ...]
     claim_universal: bool
@@ -55,29 +56,43 @@ def _cue(tokens: set[str], cues: frozenset[str]) -> str:
     return next((token for token in sorted(tokens) if token in cues), "")
 
 
-def _number_comparison(claim_q: list[Quantity], passage_q: list[Quantity]) -> tuple[int, list[tuple[str, str]]]:
-    """How many of the claim's quantities the passage states, and which it states differently.
-    Only quantities of a comparable unit are compared; a bare number only meets a bare number."""
-    matched, conflicts = 0, []
+def _closest(quantity: Quantity, candidates: list[Quantity]) -> Quantity:
+    """The candidate nearest in magnitude: what a reader would take the claim's number to be about."""
+    return min(candidates, key=lambda q: abs(np.log((abs(q.high) + 1e-9) / (abs(quantity.high) + 1e-9))))
+
+
+def _number_comparison(claim_q: list[Quantity], passage_q: list[Quantity]
+                       ) -> tuple[int, list[tuple[str, str]], list[tuple[str, str]]]:
+    """How many of the claim's quantities the passage states, and which it states differently:
+    with a unit ("5 mg/kg" against "0,5 mg/kg"), and bare ("660" against "66"). Only quantities of
+    a comparable unit are compared; a bare number only meets a bare number. Bare conflicts are
+    kept apart: study names and citation numbers make them a weaker cue."""
+    matched, conflicts, bare_conflicts = 0, [], []
     for quantity in claim_q:
         candidates = [q for q in passage_q if quantity.comparable(q)]
         if not candidates:
             continue
-        if any(quantity.overlaps(q) for q in candidates):
+        if any(quantity.agrees(q) for q in candidates):
             matched += 1
-        elif quantity.unit:  # bare numbers ("sustain-1", table indices) are too ambiguous to call a conflict
-            conflicts.append((quantity.text, candidates[0].text))
-    return matched, conflicts
+        else:
+            pair = (quantity.text, _closest(quantity, candidates).text)
+            (conflicts if quantity.unit else bare_conflicts).append(pair)
+    return matched, conflicts, bare_conflicts
 
 
-def _antonym_conflicts(claim_tokens: set[str], passage_tokens: set[str]) -> list[tuple[str, str]]:
+# Stemmed, so inflected forms meet: "kortere" against "langere", "zwakkere" against "sterker".
+_STEMMED_ANTONYMS = tuple(({stem(word) for word in a}, {stem(word) for word in b}) for a, b in ANTONYMS)
+
+
+def _antonym_conflicts(claim: dict[str, str], passage: dict[str, str]) -> list[tuple[str, str]]:
+    """Opposite wording; both sides map stem -> word as written."""
     conflicts = []
-    for side_a, side_b in ANTONYMS:
+    for side_a, side_b in _STEMMED_ANTONYMS:
         for mine, theirs in ((side_a, side_b), (side_b, side_a)):
-            in_claim = claim_tokens & mine
-            in_passage = passage_tokens & theirs
-            if in_claim and in_passage and not (passage_tokens & mine) and not (claim_tokens & theirs):
-                conflicts.append((sorted(in_claim)[0], sorted(in_passage)[0]))
+            in_claim = sorted(claim.keys() & mine)
+            in_passage = sorted(passage.keys() & theirs)
+            if in_claim and in_passage and not (passage.keys() & mine) and not (claim.keys() & theirs):
+                conflicts.append((claim[in_claim[0]], passage[in_passage[0]]))
     return conflicts
 
 
@@ -100,6 +115,7 @@ class _Profile:
 
     folded: str
     tokens: frozenset[str]
+    stems: dict[str, str]           # stem -> the word as written
     quantities: tuple[Quantity, ...]
     negated: bool
     rejects: bool
@@ -112,7 +128,7 @@ class _Profile:
 def _profile(text: str) -> _Profile:
     raw = word_tokens(text)
     tokens = frozenset({fold(t) for t in raw} | set(raw))
-    return _Profile(fold(text), tokens, cached_quantities(text), bool(tokens & NEGATIONS),
+    return _Profile(fold(text), tokens, {stem(t): t for t in raw}, cached_quantities(text), bool(tokens & NEGATIONS),
                     bool(_NO_EVIDENCE.search(text)), bool(_UNIVERSAL.search(text)), bool(_LIMITING.search(text)),
                     bool(tokens & HEDGES))
 
@@ -122,12 +138,13 @@ def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
     claim_terms, passage_terms = analyzer.term_set(claim), analyzer.term_set(passage)
     shared = len(claim_terms & passage_terms)
     mine, theirs = _profile(claim), _profile(passage)
-    matched, number_conflicts = _number_comparison(list(mine.quantities), list(theirs.quantities))
+    matched, number_conflicts, bare_conflicts = _number_comparison(list(mine.quantities), list(theirs.quantities))
     return Comparison(
         coverage=shared / max(1, len(claim_terms)), passage_coverage=shared / max(1, len(passage_terms)),
         claim_negated=mine.negated, passage_negated=theirs.negated, passage_rejects=theirs.rejects,
         numbers_matched=matched, number_conflicts=tuple(number_conflicts),
-        antonym_conflicts=tuple(_antonym_conflicts(set(mine.tokens), set(theirs.tokens))),
+        bare_number_conflicts=tuple(bare_conflicts),
+        antonym_conflicts=tuple(_antonym_conflicts(mine.stems, theirs.stems)),
         order_swaps=tuple(_order_swaps(mine.folded, theirs.folded)),
         claim_universal=mine.universal, passage_limits=theirs.limits,
         claim_hedged=mine.hedged, passage_hedged=theirs.hedged,
@@ -139,7 +156,8 @@ RELATION_FEATURES = (
     "dense_primary", "dense_top1", "dense_margin", "lexical_top_is_primary", "coverage", "passage_coverage",
     "coverage_x_dense", "claim_negated", "passage_negated", "negation_mismatch", "passage_rejects",
     "rejects_unnegated_claim", "numbers_matched", "number_conflicts", "number_conflict_only",
-    "antonym_conflicts", "order_swaps", "universal_vs_limit", "claim_universal_passage_negated", "hedge_mismatch",
+    "bare_number_conflict_only", "antonym_conflicts", "order_swaps", "universal_vs_limit",
+    "claim_universal_passage_negated", "hedge_mismatch",
 )
 CLAIM_ONLY_FEATURES = ("claim_negated", "claim_universal", "claim_hedged", "claim_has_number",
                        "claim_length", "claim_is_question", "claim_has_hashtag")
@@ -180,6 +198,7 @@ def assess(result: RetrievalResult, primary_vector: np.ndarray | None, analyzer:
         "numbers_matched": float(min(comp.numbers_matched, 3)),
         "number_conflicts": float(min(len(comp.number_conflicts), 3)),
         "number_conflict_only": float(bool(comp.number_conflicts) and comp.numbers_matched == 0),
+        "bare_number_conflict_only": float(bool(comp.bare_number_conflicts) and comp.numbers_matched == 0),
         "antonym_conflicts": float(min(len(comp.antonym_conflicts), 3)),
         "order_swaps": float(min(len(comp.order_swaps), 2)),
         "universal_vs_limit": float(comp.claim_universal and (comp.passage_limits or comp.passage_negated)),
@@ -213,8 +232,8 @@ def explain(label: str, assessment: Assessment) -> str:
     if label == "unsupported":
         return f"de bronnen behandelen dit niet (dichtstbijzijnde passage: '{quote}')"
     if label == "contradicted":
-        if comp.number_conflicts:
-            claim_value, source_value = comp.number_conflicts[0]
+        if comp.number_conflicts or comp.bare_number_conflicts:
+            claim_value, source_value = (comp.number_conflicts or comp.bare_number_conflicts)[0]
             return f"getal wijkt af: bewering {claim_value}, bron {source_value}"
         if comp.order_swaps:
             first, second = comp.order_swaps[0]

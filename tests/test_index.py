@@ -43,7 +43,11 @@ def test_build_writes_manifest_and_reuses_unchanged_documents(small_setup, encod
     assert third.reused_documents == ["info-ketamine-depressie"]
     index = load_index(settings, encoder.identity)
     assert any("migraine" in p.text for p in index.passages)
-    assert len(index.passages) == len(index.embeddings) == third.passages
+    assert len(index.passages) == len(index.embeddings) == len(index.sentence_embeddings) == third.passages
+    migraine = next(row for row, p in enumerate(index.passages) if "migraine" in p.text)
+    alone = encoder.encode_passages([index.passages[migraine].text])[0]
+    assert float(alone @ index.sentence_embeddings[migraine]) > 0.999  # the passage text without context
+    assert float(alone @ index.embeddings[migraine]) < 0.999           # with its title/section context
 
 
 def test_corrupt_file_is_reported_and_the_rest_indexed(small_setup, encoder):

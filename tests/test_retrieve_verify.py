@@ -49,6 +49,17 @@ def test_dutch_quantities_are_normalised(text, low, high, unit):
     assert (quantity.low, quantity.high, quantity.unit) == (low, high, unit)
 
 
+@pytest.mark.parametrize("claim, passage, agrees", [
+    ("2 uur", "2-3 uur", True),
+    ("twee tot drie uur", "2-3 uur", True),
+    ("een tot 40 keer", "een tot 4 keer", False),   # ranges must share both ends
+    ("twee tot drie dagen", "2-3 uur", False),
+    ("bijna 70%", "67%", True),
+])
+def test_quantities_agree_only_on_the_same_value_or_range(claim, passage, agrees):
+    assert extract_quantities(claim)[0].agrees(extract_quantities(passage)[0]) is agrees
+
+
 def test_comparison_finds_number_negation_and_antonym_mismatches():
     analyzer = LexicalAnalyzer()
     numbers = compare("De deelnemers kregen 5 mg/kg.", "De deelnemers kregen 0,5 mg/kg ketamine.", analyzer)
@@ -60,6 +71,13 @@ def test_comparison_finds_number_negation_and_antonym_mismatches():
     swap = compare("Mannen breken ketamine sneller af dan vrouwen.",
                    "verschillen in klaring tussen vrouwen en mannen", analyzer)
     assert swap.order_swaps
+    inflected = compare("Norketamine heeft een kortere halfwaardetijd dan ketamine.",
+                        "De metaboliet norketamine heeft een langere halfwaardetijd maar een zwakkere werking.",
+                        analyzer)
+    assert inflected.antonym_conflicts == (("kortere", "langere"),)
+    bare = compare("In Australië werden 660 sterfgevallen geregistreerd.",
+                   "Darke rapporteert 66 geregistreerde sterfgevallen in Australië (49).", analyzer)
+    assert bare.bare_number_conflicts == (("660", "66"),) and not bare.number_conflicts
     rejects = compare("Microdoseren geneest depressie.",
                       "Er is geen wetenschappelijk bewijs dat microdosering depressie kan genezen.", analyzer)
     assert rejects.passage_rejects and rejects.passage_negated and not rejects.claim_negated
