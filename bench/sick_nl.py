@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 
 from pipeline.checker import FactChecker  # noqa: E402
 from pipeline.chunk import Passage  # noqa: E402
+from pipeline.index import Index  # noqa: E402
 from pipeline.report import classification_metrics  # noqa: E402
 from pipeline.retrieve import Hit, RetrievalResult  # noqa: E402
 from pipeline.verify import assess  # noqa: E402
@@ -47,11 +48,14 @@ def main() -> None:
     claims, passages = list(pairs["sentence_B"]), list(pairs["sentence_A"])
     claim_vectors = checker.encoder.encode_queries(claims)
     passage_vectors = checker.encoder.encode_passages(passages)
+    # Sentence A stands in for the retrieved passage: an index of the A sentences, each its claim's only hit.
+    items = [Passage(f"sick#{number}", "sick-nl", 0, len(passage), passage, None, "paragraph")
+             for number, passage in enumerate(passages)]
+    index = Index(items, passage_vectors, passage_vectors, None, checker.index.analyzer, {}, {})
     features = []
-    for number, (claim, passage, u, v) in enumerate(zip(claims, passages, claim_vectors, passage_vectors)):
-        item = Passage(f"sick#{number}", "sick-nl", 0, len(passage), passage, None, "paragraph")
-        hit = Hit(item, 1.0, float(u @ v), 0.0, 1, 1, 0)
-        features.append(assess(RetrievalResult(claim, u, [hit]), v, checker.index.analyzer,
+    for number, (claim, u, v) in enumerate(zip(claims, claim_vectors, passage_vectors)):
+        hit = Hit(items[number], 1.0, float(u @ v), 0.0, 1, 1, number)
+        features.append(assess(RetrievalResult(claim, u, [hit]), index,
                                checker.feature_config["embedding_pair_features"]).features)
     probabilities = checker.classifier.predict_proba(np.vstack(features))
     labels = ("supported", "contradicted", "unsupported")

@@ -141,10 +141,11 @@ class FactChecker:
     def assess_claims(self, claims: list[str]) -> tuple[list[RetrievalResult], list[Assessment]]:
         """Retrieve and compute verdict features for many claims at once (one encoder batch)."""
         results = self.retriever.search_many(claims) if claims else []
+        return results, self._assess(results)
+
+    def _assess(self, results: list[RetrievalResult]) -> list[Assessment]:
         pairs = self.feature_config["embedding_pair_features"]
-        assessments = [assess(result, self.index.embeddings[result.hits[0].row] if result.hits else None,
-                              self.index.analyzer, pairs) for result in results]
-        return results, assessments
+        return [assess(result, self.index, pairs) for result in results]
 
     # ------------------------------------------------------------------ checking
     def check(self, text: str) -> CheckResult:
@@ -220,12 +221,30 @@ class FactChecker:
                            explanation=prefix + decisive.explanation, evidence=decisive.evidence, **base)
 
     # ------------------------------------------------------------------ training
-    def train(self, texts: list[str], labels: list[str], evidence: list[str] | None = None) -> VerdictClassifier:
+    def train(self, texts: list[str], labels: list[str], evidence: list[str] | None = None,
+              groups: list[str] | None = None) -> VerdictClassifier:
         """Fit the evidence reranker (on rows with a gold quote) and then the verdict model on the
-        pipeline's own retrieval output; save both."""
+        pipeline's own retrieval output; save both.
+
+        The verdict model must see rankings like those it will meet on new claims, so each training
+        claim is ranked by a reranker fit without its evidence group (cross-fitting); the saved
+        reranker is then fit on all rows."""
         normalised = [analyse_post(text, self.config.posts).normalised for text in texts]
-        self.retriever.reranker = self._fit_reranker(normalised, evidence) if evidence else None
-        _, assessments = self.assess_claims(normalised)
+        depth, k = self.config.retrieval.rerank_depth, self.config.retrieval.k
+        candidates = self.retriever.search_many(normalised, max(k, depth), rerank=False)
+        evidence = evidence or [""] * len(texts)
+        self.retriever.reranker = self._fit_reranker(candidates, evidence) if depth else None
+        if self.retriever.reranker is None:
+            ranked = candidates
+        else:
+            ranked = [None] * len(candidates)
+            for fitted_on, held_out in self._folds(groups or list(range(len(texts)))):
+                reranker = self._fit_reranker([candidates[i] for i in fitted_on], [evidence[i] for i in fitted_on])
+                held = [candidates[i] for i in held_out]
+                reordered = self.retriever.rerank(held, reranker) if reranker is not None else held
+                for row, result in zip(held_out, reordered):
+                    ranked[row] = result
+        assessments = self._assess([RetrievalResult(r.claim, r.claim_vector, r.hits[:k]) for r in ranked])
         features = np.vstack([a.features for a in assessments])
         classifier = VerdictClassifier(self.config.verdict.seed, self.config.verdict.calibration_folds,
                                        self.config.verdict.regularisation).fit(features, labels)
@@ -233,15 +252,20 @@ class FactChecker:
         self.classifier, self.feature_config = classifier, self.current_feature_config()
         return classifier
 
-    def _fit_reranker(self, claims: list[str], evidence: list[str]) -> EvidenceReranker | None:
-        depth = self.config.retrieval.rerank_depth
-        pairs = [(claim, quote) for claim, quote in zip(claims, evidence) if quote]
-        if not depth or not pairs:
+    def _folds(self, groups: list) -> list[tuple[list[int], list[int]]]:
+        from sklearn.model_selection import GroupKFold
+
+        rows = np.arange(len(groups))
+        folds = GroupKFold(min(self.config.verdict.calibration_folds, len(set(groups))))
+        return [(list(a), list(b)) for a, b in folds.split(rows, groups=np.asarray(groups, dtype=str))]
+
+    def _fit_reranker(self, candidates: list[RetrievalResult], evidence: list[str]) -> EvidenceReranker | None:
+        """Fit on the candidates of claims with a gold quote (label: the candidate contains it)."""
+        pairs = [(result, quote) for result, quote in zip(candidates, evidence) if quote]
+        if not pairs:
             return None
-        results = self.retriever.search_many([claim for claim, _ in pairs], depth, rerank=False)
-        features = np.vstack([rerank_features(r, r.hits, self.index) for r in results])
-        targets = np.concatenate([[contains_quote(hit.passage.text, quote) for hit in r.hits]
-                                  for r, (_, quote) in zip(results, pairs)])
+        features = np.vstack([rerank_features(r, r.hits, self.index) for r, _ in pairs])
+        targets = np.concatenate([[contains_quote(hit.passage.text, quote) for hit in r.hits] for r, quote in pairs])
         if targets.all() or not targets.any():
             return None
         return EvidenceReranker(self.config.verdict.regularisation).fit(features, targets)

@@ -99,7 +99,8 @@ def train(config: Optional[Path] = ConfigOption,
     path = labelled or checker.config.path("labelled_claims")
     frame = read_labelled(path, None if split == "all" else split)
     started = time.perf_counter()
-    checker.train(list(frame["claim"]), list(frame["label"]), list(frame["evidence"]))
+    groups = list(frame["group"]) if "group" in frame.columns else None
+    checker.train(list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), groups)
     typer.echo(f"verdict model trained on {len(frame)} claims ({split}) in {time.perf_counter() - started:.1f} s; "
                f"saved to {checker.config.path('verifier_model')}")
 

@@ -113,6 +113,7 @@ class Retriever:
 
     def search_many(self, claims: list[str], k: int | None = None, fusion: str | None = None,
                     rerank: bool = True) -> list[RetrievalResult]:
+        """Rank passages for many claims (one encoder call); the best ``k`` per claim, best first."""
         k = k or self.settings.k
         vectors = self.encoder.encode_queries(claims)
         dense_all = vectors @ self.index.embeddings.T
@@ -120,17 +121,17 @@ class Retriever:
         results = [self._rank(claim, vector, dense, max(k, depth), fusion or self.settings.fusion)
                    for claim, vector, dense in zip(claims, vectors, dense_all)]
         if depth:
-            results = self._rerank(results)
+            results = self.rerank(results, self.reranker)
         return [RetrievalResult(r.claim, r.claim_vector, r.hits[:k]) for r in results]
 
     def search(self, claim: str, k: int | None = None, fusion: str | None = None, rerank: bool = True) -> RetrievalResult:
         return self.search_many([claim], k, fusion, rerank)[0]
 
-    def _rerank(self, results: list[RetrievalResult]) -> list[RetrievalResult]:
-        """Reorder each result's top candidates; one model call for the whole batch."""
+    def rerank(self, results: list[RetrievalResult], reranker: EvidenceReranker) -> list[RetrievalResult]:
+        """Reorder each result's best ``rerank_depth`` candidates by ``reranker``; one model call in all."""
         depth = self.settings.rerank_depth
         blocks = [rerank_features(r, r.hits[:depth], self.index) for r in results]
-        scores = self.reranker.score(np.vstack(blocks)) if blocks else np.zeros(0)
+        scores = reranker.score(np.vstack(blocks)) if blocks else np.zeros(0)
         reranked, offset = [], 0
         for result, block in zip(results, blocks):
             candidates, own = result.hits[:depth], scores[offset:offset + len(block)]

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import FactCheckError
+from .index import Index
 from .retrieve import Hit, RetrievalResult
 from .text import (ANTONYMS, HEDGES, NEGATIONS, SWAPPABLE_PAIRS, LexicalAnalyzer, Quantity,
                    cached_quantities, extract_quantities, fold, stem, word_tokens)
@@ -153,8 +154,8 @@ def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
 
 
 RELATION_FEATURES = (
-    "dense_primary", "dense_top1", "dense_margin", "lexical_top_is_primary", "coverage", "passage_coverage",
-    "coverage_x_dense", "claim_negated", "passage_negated", "negation_mismatch", "passage_rejects",
+    "dense_primary", "sentence_dense_primary", "dense_margin", "lexical_top_is_primary", "coverage",
+    "passage_coverage", "coverage_x_dense", "claim_negated", "passage_negated", "negation_mismatch", "passage_rejects",
     "rejects_unnegated_claim", "numbers_matched", "number_conflicts", "number_conflict_only",
     "bare_number_conflict_only", "antonym_conflicts", "order_swaps", "universal_vs_limit",
     "claim_universal_passage_negated", "hedge_mismatch",
@@ -172,19 +173,19 @@ class Assessment:
     comparison: Comparison | None
 
 
-def assess(result: RetrievalResult, primary_vector: np.ndarray | None, analyzer: LexicalAnalyzer,
-           embedding_pairs: bool) -> Assessment:
+def assess(result: RetrievalResult, index: Index, embedding_pairs: bool) -> Assessment:
     """Turn a retrieval result into model features. The retriever's best passage decides
-    (the trained reranker already weighs meaning and words); ``primary_vector`` is its embedding."""
+    (the trained reranker already weighs meaning and words). The reranker's own score is left out:
+    as a feature it made held-out verdicts worse."""
     width = len(RELATION_FEATURES) + (4 * len(result.claim_vector) if embedding_pairs else 0)
     if not result.hits:
         return Assessment(np.zeros(width, dtype=np.float32), None, None)
     hit = result.hits[0]
-    comp = compare(result.claim, hit.passage.text, analyzer)
+    comp = compare(result.claim, hit.passage.text, index.analyzer)
     ranked_dense = sorted((h.dense_score for h in result.hits), reverse=True)
     values = {
         "dense_primary": hit.dense_score,
-        "dense_top1": hit.dense_score,  # equals dense_primary now that the top hit decides; kept for the trained layout
+        "sentence_dense_primary": float(index.sentence_embeddings[hit.row] @ result.claim_vector),
         "dense_margin": ranked_dense[0] - ranked_dense[1] if len(ranked_dense) > 1 else 0.0,
         "lexical_top_is_primary": float(hit.lexical_rank == 1),
         "coverage": comp.coverage,
@@ -208,7 +209,7 @@ def assess(result: RetrievalResult, primary_vector: np.ndarray | None, analyzer:
     features = np.array([values[name] for name in RELATION_FEATURES], dtype=np.float32)
     if embedding_pairs:
         u = result.claim_vector
-        v = primary_vector if primary_vector is not None else np.zeros_like(u)
+        v = index.embeddings[hit.row]
         features = np.concatenate([features, u, v, np.abs(u - v), u * v]).astype(np.float32)
     return Assessment(features, hit, comp)
 

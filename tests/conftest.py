@@ -41,7 +41,7 @@ def checker(config, encoder):
         checker.load_classifier()
     else:
         frame = read_labelled(config.path("labelled_claims"), "train")
-        checker.train(list(frame["claim"]), list(frame["label"]), list(frame["evidence"]))
+        checker.train(list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), list(frame["group"]))
     return checker
 
 

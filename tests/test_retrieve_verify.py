@@ -94,3 +94,31 @@ def test_verdicts_come_with_explanations(checker):
     for result in (number, myth, supported):
         assert 0.0 <= result.confidence <= 1.0 and result.evidence
         assert abs(sum(result.claims[0].probabilities.values()) - 1.0) < 1e-3
+
+
+def test_training_is_deterministic_and_cross_fits_by_evidence_group(tmp_path, checker, encoder):
+    """Two trainings on the same rows give the same saved model; every training claim is ranked by a
+    reranker fit without its own evidence group."""
+    import numpy as np
+
+    from pipeline.checker import FactChecker
+    from pipeline.config import load_config
+    from pipeline.report import read_labelled
+
+    from conftest import write_config
+
+    config = load_config(write_config(tmp_path, **{"paths.verifier_model": str(tmp_path / "verifier.skops")}))
+    frame = read_labelled(config.path("labelled_claims"), "train").groupby("label").head(40).reset_index(drop=True)
+    groups = list(frame["group"])
+    trainer = FactChecker(config, encoder=encoder, index=checker.index)
+    for fitted_on, held_out in trainer._folds(groups):
+        assert not {groups[i] for i in fitted_on} & {groups[i] for i in held_out}
+    probe = ["Ketamine wordt als neusspray voorgeschreven.", "Mannen breken ketamine sneller af dan vrouwen."]
+    runs = []
+    for _ in range(2):
+        trainer.train(list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), groups)
+        reloaded = FactChecker(config, encoder=encoder, index=checker.index)
+        reloaded.load_classifier()
+        runs.append([r.claims[0].probabilities for r in reloaded.check_many(probe)])
+    assert runs[0] == runs[1]
+    assert np.isclose(sum(runs[0][0].values()), 1.0, atol=1e-3)
