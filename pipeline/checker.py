@@ -247,7 +247,7 @@ class FactChecker:
         assessments = self._assess([RetrievalResult(r.claim, r.claim_vector, r.hits[:k]) for r in ranked])
         features = np.vstack([a.features for a in assessments])
         classifier = VerdictClassifier(self.config.verdict.seed, self.config.verdict.calibration_folds,
-                                       self.config.verdict.regularisation).fit(features, labels)
+                                       self.config.verdict.regularisation).fit(features, labels, groups)
         classifier.save(self.config.path("verifier_model"), self.current_feature_config(), self.retriever.reranker)
         self.classifier, self.feature_config = classifier, self.current_feature_config()
         return classifier
