@@ -158,7 +158,7 @@ RELATION_FEATURES = (
     "passage_coverage", "coverage_x_dense", "claim_negated", "passage_negated", "negation_mismatch", "passage_rejects",
     "rejects_unnegated_claim", "numbers_matched", "number_conflicts", "number_conflict_only",
     "bare_number_conflict_only", "antonym_conflicts", "order_swaps", "universal_vs_limit",
-    "claim_universal_passage_negated", "hedge_mismatch",
+    "claim_universal_passage_negated", "hedge_mismatch", "runner_up_conflict",
 )
 CLAIM_ONLY_FEATURES = ("claim_negated", "claim_universal", "claim_hedged", "claim_has_number",
                        "claim_length", "claim_is_question", "claim_has_hashtag")
@@ -206,12 +206,21 @@ def assess(result: RetrievalResult, index: Index, embedding_pairs: bool) -> Asse
         "claim_universal_passage_negated": float(comp.claim_universal and comp.passage_negated),
         "hedge_mismatch": float(comp.claim_hedged != comp.passage_hedged),
     }
+    # The next passages can hold the rejection the top one lacks ("Mythe: ..." then "De realiteit ...").
+    # A feature only: as the passage to show, a conflicting runner-up was more often wrong than right.
+    runners = [compare(result.claim, h.passage.text, index.analyzer) for h in result.hits[1:3]]
+    values["runner_up_conflict"] = max((c.coverage for c in runners if _conflicts(c)), default=0.0)
     features = np.array([values[name] for name in RELATION_FEATURES], dtype=np.float32)
     if embedding_pairs:
         u = result.claim_vector
         v = index.embeddings[hit.row]
         features = np.concatenate([features, u, v, np.abs(u - v), u * v]).astype(np.float32)
     return Assessment(features, hit, comp)
+
+
+def _conflicts(comp: Comparison) -> bool:
+    return bool(comp.number_conflicts or comp.antonym_conflicts or comp.order_swaps or comp.passage_rejects
+                or comp.claim_negated != comp.passage_negated)
 
 
 def claim_only_features(claim: str) -> np.ndarray:
