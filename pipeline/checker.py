@@ -229,6 +229,9 @@ class FactChecker:
         The verdict model must see rankings like those it will meet on new claims, so each training
         claim is ranked by a reranker fit without its evidence group (cross-fitting); the saved
         reranker is then fit on all rows."""
+        settings = self.config.verdict
+        classifier = VerdictClassifier(settings.seed, settings.calibration_folds, settings.regularisation)
+        classifier.validate(labels, groups)  # before any work: too few examples is a one-line error
         normalised = [analyse_post(text, self.config.posts).normalised for text in texts]
         depth, k = self.config.retrieval.rerank_depth, self.config.retrieval.k
         candidates = self.retriever.search_many(normalised, max(k, depth), rerank=False)
@@ -246,8 +249,7 @@ class FactChecker:
                     ranked[row] = result
         assessments = self._assess([RetrievalResult(r.claim, r.claim_vector, r.hits[:k]) for r in ranked])
         features = np.vstack([a.features for a in assessments])
-        classifier = VerdictClassifier(self.config.verdict.seed, self.config.verdict.calibration_folds,
-                                       self.config.verdict.regularisation).fit(features, labels, groups)
+        classifier.fit(features, labels, groups)
         classifier.save(self.config.path("verifier_model"), self.current_feature_config(), self.retriever.reranker)
         self.classifier, self.feature_config = classifier, self.current_feature_config()
         return classifier

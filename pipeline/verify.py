@@ -297,14 +297,24 @@ class VerdictClassifier:
 
         The product of two calibrated stages comes out underconfident, so a temperature is fit
         last, on out-of-fold three-way probabilities (lowest log loss)."""
+        labels, groups = self.validate(labels, groups)
+        self._fit_stages(features, labels, groups)
+        self.temperature_ = self._fit_temperature(features, labels, groups)
+        return self
+
+    def validate(self, labels: list[str], groups: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and groups as arrays, or a FactCheckError saying why they cannot train a model."""
         labels = np.asarray(labels)
         groups = np.asarray(groups if groups is not None else range(len(labels)), dtype=str)
         unknown = set(labels) - set(LABELS)
         if unknown:
             raise FactCheckError(f"unknown label values: {', '.join(sorted(unknown))}")
-        self._fit_stages(features, labels, groups)
-        self.temperature_ = self._fit_temperature(features, labels, groups)
-        return self
+        counts = {label: len(set(groups[labels == label])) for label in LABELS}
+        if min(counts.values()) < self.calibration_folds:
+            found = ", ".join(f"{label} {count}" for label, count in counts.items())
+            raise FactCheckError(f"training needs at least {self.calibration_folds} examples (evidence groups) of "
+                                 f"each label, for its {self.calibration_folds} calibration folds; found {found}")
+        return labels, groups
 
     def _fit_stages(self, features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> "VerdictClassifier":
         relevant = labels != "unsupported"

@@ -171,6 +171,16 @@ def test_evaluate_rejects_bad_labelled_files(tmp_path, rows, fragment):
     one_line_error(invoke("evaluate", source, "--out", tmp_path / "eval"), fragment)
 
 
+def test_train_on_too_few_examples_fails_in_one_line_and_keeps_the_model(tmp_path, checker):
+    rows = [["claim", "label"], ["Ketamine is een verdovingsmiddel", "supported"],
+            ["Ketamine is onschadelijk", "contradicted"], ["Ketamine groeit op Mars", "unsupported"]]
+    source = write_csv(tmp_path / "labelled.csv", rows)
+    model = checker.config.path("verifier_model")
+    before = model.stat().st_mtime_ns
+    one_line_error(invoke("train", "--labelled", source, "--split", "all"), "training needs at least 5 examples")
+    assert model.stat().st_mtime_ns == before
+
+
 def test_evaluate_writes_metrics_and_an_escaped_report(tmp_path):
     rows = [["claim", "label", "evidence", "kind"],
             ["<script>alert(1)</script> Ketamine verhoogt de bloeddruk.", "supported",
