@@ -266,6 +266,10 @@ def _short(text: str, limit: int = 160) -> str:
 
 # --------------------------------------------------------------------------- the estimator
 
+# Temperatures tried when calibrating the three-way output (the lowest out-of-fold log loss wins).
+_TEMPERATURES = np.round(np.arange(0.25, 2.0001, 0.05), 2)
+
+
 def _sharpen(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     """Temperature scaling: p ** (1 / T), renormalised (T < 1 sharpens, T > 1 softens)."""
     scaled = np.power(np.clip(probabilities, 1e-12, 1.0), 1.0 / temperature)
@@ -310,10 +314,11 @@ class VerdictClassifier:
         if unknown:
             raise FactCheckError(f"unknown label values: {', '.join(sorted(unknown))}")
         counts = {label: len(set(groups[labels == label])) for label in LABELS}
-        if min(counts.values()) < self.calibration_folds:
+        needed = 2 * self.calibration_folds  # the temperature's folds each hold calibration folds of their own
+        if min(counts.values()) < needed:
             found = ", ".join(f"{label} {count}" for label, count in counts.items())
-            raise FactCheckError(f"training needs at least {self.calibration_folds} examples (evidence groups) of "
-                                 f"each label, for its {self.calibration_folds} calibration folds; found {found}")
+            raise FactCheckError(f"training needs at least {needed} examples (evidence groups) of each label "
+                                 f"with {self.calibration_folds} calibration folds; found {found}")
         return labels, groups
 
     def _fit_stages(self, features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> "VerdictClassifier":
@@ -335,9 +340,8 @@ class VerdictClassifier:
             part._fit_stages(features[fitted_on], labels[fitted_on], groups[fitted_on])
             held_out[held] = part._stage_proba(features[held])
         truth = np.array([LABELS.index(label) for label in labels])
-        candidates = np.round(np.arange(0.25, 2.0001, 0.05), 2)
-        losses = [-np.mean(np.log(_sharpen(held_out, t)[np.arange(len(truth)), truth] + 1e-12)) for t in candidates]
-        return float(candidates[int(np.argmin(losses))])
+        losses = [-np.mean(np.log(_sharpen(held_out, t)[np.arange(len(truth)), truth] + 1e-12)) for t in _TEMPERATURES]
+        return float(_TEMPERATURES[int(np.argmin(losses))])
 
     def _stage_proba(self, features: np.ndarray) -> np.ndarray:
         p_relevant = self.relevance_.predict_proba(features)[:, 1]

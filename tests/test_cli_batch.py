@@ -177,7 +177,7 @@ def test_train_on_too_few_examples_fails_in_one_line_and_keeps_the_model(tmp_pat
     source = write_csv(tmp_path / "labelled.csv", rows)
     model = checker.config.path("verifier_model")
     before = model.stat().st_mtime_ns
-    one_line_error(invoke("train", "--labelled", source, "--split", "all"), "training needs at least 5 examples")
+    one_line_error(invoke("train", "--labelled", source, "--split", "all"), "training needs at least 10 examples")
     assert model.stat().st_mtime_ns == before
 
 
