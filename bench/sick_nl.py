@@ -25,7 +25,7 @@ from pipeline.chunk import Passage  # noqa: E402
 from pipeline.index import Index  # noqa: E402
 from pipeline.report import classification_metrics  # noqa: E402
 from pipeline.retrieve import Hit, RetrievalResult  # noqa: E402
-from pipeline.verify import assess  # noqa: E402
+from pipeline.verify import LABELS, assess  # noqa: E402
 
 MAPPING = {"ENTAILMENT": "supported", "CONTRADICTION": "contradicted", "NEUTRAL": "unsupported"}
 DEFAULT_PATH = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "sick-nl" / "SICK_NL.txt"
@@ -57,9 +57,7 @@ def main() -> None:
         hit = Hit(items[number], 1.0, float(u @ v), 0.0, 1, 1, number)
         features.append(assess(RetrievalResult(claim, u, [hit]), index,
                                checker.feature_config["embedding_pair_features"]).features)
-    probabilities = checker.classifier.predict_proba(np.vstack(features))
-    labels = ("supported", "contradicted", "unsupported")
-    predicted = [labels[i] for i in probabilities.argmax(axis=1)]
+    predicted = checker.classifier.predict(np.vstack(features))
     gold = [MAPPING[label] for label in pairs["entailment_label"]]
     metrics = classification_metrics(gold, predicted)
     majority = pd.Series(gold).value_counts().idxmax()
@@ -68,7 +66,7 @@ def main() -> None:
     print("| system | accuracy | macro-F1 |\n|---|---|---|")
     print(f"| majority ({majority}) | {baseline['accuracy']:.3f} | {baseline['macro_f1']:.3f} |")
     print(f"| verdict classifier (trained on our claims only) | {metrics['accuracy']:.3f} | {metrics['macro_f1']:.3f} |")
-    for label in labels:
+    for label in LABELS:
         c = metrics["per_class"][label]
         print(f"  {label:13s} P {c['precision']:.3f} R {c['recall']:.3f} F1 {c['f1']:.3f} n {c['support']}")
     print("confusion (rows gold, columns predicted):", metrics["confusion_matrix"]["matrix"])

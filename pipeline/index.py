@@ -64,9 +64,18 @@ class Index:
     manifest: dict
     term_idf: dict[str, float] = field(default_factory=dict)  # over the passages, for weighted coverage
 
+    def idf(self, term: str) -> float:
+        """How rare ``term`` is among the passages; a term in none counts as if in one."""
+        return self.term_idf.get(term, _rarity(len(self.passages), 1))
+
     def context(self, passage: Passage, chars: int = 200) -> str:
         text = self.documents[passage.doc_id]["clean_text"]
         return text[max(0, passage.start - chars):passage.end + chars]
+
+
+def _rarity(passages: int, containing: int) -> float:
+    """Inverse document frequency that never goes negative."""
+    return math.log(1 + passages / containing)
 
 
 def _package_versions() -> dict[str, str]:
@@ -265,7 +274,7 @@ def load_index(config: Config, model_identity: str) -> Index:
         raise FactCheckError(f"index at {index_dir} is damaged ({exc}); rebuild it with `factcheck index --force`") from None
     analyzer = LexicalAnalyzer(vocabulary, config.retrieval.split_compounds)
     document_frequency = Counter(term for passage in files["passages"] for term in analyzer.term_set(passage.text))
-    term_idf = {term: math.log(1 + len(files["passages"]) / count) for term, count in document_frequency.items()}
+    term_idf = {term: _rarity(len(files["passages"]), count) for term, count in document_frequency.items()}
     return Index(files["passages"], files["embeddings"], files["sentence_embeddings"], bm25, analyzer, documents,
                  manifest, term_idf)
 

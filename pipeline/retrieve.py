@@ -1,7 +1,6 @@
 """Retrieve stage: hybrid BM25 + dense search with reciprocal-rank fusion."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -47,9 +46,9 @@ def _stem_bigrams(text: str) -> frozenset[tuple[str, str]]:
 def rerank_features(result: RetrievalResult, hits: list[Hit], index: Index) -> np.ndarray:
     """One row per candidate: how it ranked, and how much of the claim it covers (plain, weighted by
     rarity, as word pairs, and in meaning against the passage without its title/section context)."""
-    claim, analyzer, idf = result.claim, index.analyzer, index.term_idf
+    claim, analyzer = result.claim, index.analyzer
     claim_terms = analyzer.term_set(claim)
-    claim_weight = sum(idf.get(term, math.log(1 + len(index.passages))) for term in claim_terms) or 1.0
+    claim_weight = sum(index.idf(term) for term in claim_terms) or 1.0
     claim_bigrams = _stem_bigrams(claim)
     claim_numbers = cached_quantities(claim)
     sentence_dense = index.sentence_embeddings[[hit.row for hit in hits]] @ result.claim_vector
@@ -64,7 +63,7 @@ def rerank_features(result: RetrievalResult, hits: list[Hit], index: Index) -> n
                      hit.lexical_score / top_lexical, 1 / hit.lexical_rank if hit.lexical_rank else 0.0,
                      len(shared) / max(1, len(claim_terms)), len(shared) / max(1, len(terms)), float(matched),
                      float(np.log1p(len(hit.passage.text))),
-                     sum(idf.get(term, 0.0) for term in shared) / claim_weight,
+                     sum(index.idf(term) for term in shared) / claim_weight,
                      len(claim_bigrams & _stem_bigrams(hit.passage.text)) / max(1, len(claim_bigrams)),
                      float(sentence_score)])
     return np.asarray(rows, dtype=np.float32).reshape(len(rows), len(RERANK_FEATURES))
