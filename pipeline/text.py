@@ -168,6 +168,47 @@ def stem(token: str) -> str:
     return _stemmer().stemWord(fold(token))
 
 
+# Trends: the direction a claim states in words ("daalde", "nam toe") against the one a passage
+# states in words or in figures ("in 2016 2,7%, in 2019 4,2%"; "van 5% naar 11%").
+_RISING = frozenset({"steeg", "stegen", "stijgt", "gestegen", "stijging", "toegenomen", "toename", "groeide",
+                     "gegroeid", "verdubbeld", "verdubbelde", "verdubbelt"})
+_FALLING = frozenset({"daalde", "daalden", "daalt", "gedaald", "daling", "afgenomen", "afname", "verminderde",
+                      "halveerde", "gehalveerd"})
+_PHRASAL_TREND = re.compile(r"\b(?:nam|namen|neemt|nemen)\b(?P<middle>[^,.;]{0,80}?)\b(?P<particle>toe|af)\b")
+_YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d{2}(?![\d,.%])")
+_PERCENT = re.compile(r"(?<![\d,.])(\d+(?:,\d+)?)\s?%")
+_FROM_TO = re.compile(r"\bvan\s+(\d+(?:,\d+)?)\s?%\s+naar\s+(\d+(?:,\d+)?)\s?%")
+
+
+def stated_trend(text: str) -> int:
+    """+1 rising, -1 falling, 0 none or both, from the words of ``text``."""
+    tokens = set(word_tokens(text))
+    rising, falling = bool(tokens & _RISING), bool(tokens & _FALLING)
+    for match in _PHRASAL_TREND.finditer(text.lower()):
+        rising |= match["particle"] == "toe"
+        falling |= match["particle"] == "af"
+    return int(rising) - int(falling)
+
+
+def figure_trend(text: str) -> int:
+    """+1 or -1 when ``text`` gives a share at two moments; 0 otherwise. A year owns the first
+    percentage after it, up to the next year."""
+    from_to = _FROM_TO.search(text)
+    if from_to:
+        before, after = (float(value.replace(",", ".")) for value in from_to.groups())
+        return (after > before) - (after < before)
+    years = [(m.start(), int(m.group())) for m in _YEAR.finditer(text)]
+    by_year = {}
+    for (start, year), (next_start, _) in zip(years, years[1:] + [(len(text), 0)]):
+        share = _PERCENT.search(text, start, next_start)
+        if share:
+            by_year.setdefault(year, float(share.group(1).replace(",", ".")))
+    if len(by_year) < 2:
+        return 0
+    first, last = by_year[min(by_year)], by_year[max(by_year)]
+    return (last > first) - (last < first)
+
+
 # Social-media and abbreviation aliases that the corpus spells out.
 ALIASES = {
     "k": "ketamine", "keta": "ketamine", "ket": "ketamine", "special k": "ketamine",

@@ -19,7 +19,7 @@ from .errors import FactCheckError
 from .index import Index
 from .retrieve import Hit, RetrievalResult
 from .text import (ANTONYMS, HEDGES, NEGATIONS, SWAPPABLE_PAIRS, LexicalAnalyzer, Quantity,
-                   cached_quantities, extract_quantities, fold, stem, word_tokens)
+                   cached_quantities, extract_quantities, figure_trend, fold, stated_trend, stem, word_tokens)
 
 LABELS = ("supported", "contradicted", "unsupported")
 _NO_EVIDENCE = re.compile(r"\b(geen|weinig|onvoldoende)\s+(wetenschappelijk\s+)?(bewijs|aanwijzingen|consensus)"
@@ -51,6 +51,8 @@ class Comparison:
     claim_hedged: bool
     passage_hedged: bool
     negation_cue: str = ""
+    trend_conflict: bool = False    # the claim says it rose (fell); the passage's words or figures say otherwise
+    trend_agrees: bool = False
 
 
 def _cue(tokens: set[str], cues: frozenset[str]) -> str:
@@ -123,6 +125,7 @@ class _Profile:
     universal: bool
     limits: bool
     hedged: bool
+    trend: int                      # +1 rising, -1 falling, 0 none (figures first, then words)
 
 
 @lru_cache(maxsize=8192)
@@ -131,7 +134,8 @@ def _profile(text: str) -> _Profile:
     tokens = frozenset({fold(t) for t in raw} | set(raw))
     return _Profile(fold(text), tokens, {stem(t): t for t in raw}, cached_quantities(text), bool(tokens & NEGATIONS),
                     bool(_NO_EVIDENCE.search(text)), bool(_UNIVERSAL.search(text)), bool(_LIMITING.search(text)),
-                    bool(tokens & HEDGES))
+                    bool(tokens & HEDGES), figure_trend(text) or stated_trend(text))
+
 
 
 def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
@@ -150,6 +154,9 @@ def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
         claim_universal=mine.universal, passage_limits=theirs.limits,
         claim_hedged=mine.hedged, passage_hedged=theirs.hedged,
         negation_cue=_cue(set(theirs.tokens), NEGATIONS) or _cue(set(mine.tokens), NEGATIONS),
+        # A claim's trend is its words ("daalde"); a passage may state it in figures instead.
+        trend_conflict=bool(stated_trend(claim) and theirs.trend and theirs.trend != stated_trend(claim)),
+        trend_agrees=bool(stated_trend(claim) and theirs.trend == stated_trend(claim)),
     )
 
 
@@ -158,7 +165,8 @@ RELATION_FEATURES = (
     "passage_coverage", "coverage_x_dense", "claim_negated", "passage_negated", "negation_mismatch", "passage_rejects",
     "rejects_unnegated_claim", "numbers_matched", "number_conflicts", "number_conflict_only",
     "bare_number_conflict_only", "antonym_conflicts", "order_swaps", "universal_vs_limit",
-    "claim_universal_passage_negated", "hedge_mismatch", "runner_up_conflict",
+    "claim_universal_passage_negated", "hedge_mismatch", "runner_up_conflict", "trend_conflict",
+    "trend_agrees",
 )
 CLAIM_ONLY_FEATURES = ("claim_negated", "claim_universal", "claim_hedged", "claim_has_number",
                        "claim_length", "claim_is_question", "claim_has_hashtag")
@@ -205,6 +213,8 @@ def assess(result: RetrievalResult, index: Index, embedding_pairs: bool) -> Asse
         "universal_vs_limit": float(comp.claim_universal and (comp.passage_limits or comp.passage_negated)),
         "claim_universal_passage_negated": float(comp.claim_universal and comp.passage_negated),
         "hedge_mismatch": float(comp.claim_hedged != comp.passage_hedged),
+        "trend_conflict": float(comp.trend_conflict),
+        "trend_agrees": float(comp.trend_agrees),
     }
     # The next passages can hold the rejection the top one lacks ("Mythe: ..." then "De realiteit ...").
     # A feature only: as the passage to show, a conflicting runner-up was more often wrong than right.
@@ -248,6 +258,8 @@ def explain(label: str, assessment: Assessment) -> str:
         if comp.order_swaps:
             first, second = comp.order_swaps[0]
             return f"verwisseld: de bron zegt het omgekeerde over {first} en {second} ('{quote}')"
+        if comp.trend_conflict:
+            return f"richting wijkt af: de bron beschrijft het omgekeerde verloop ('{quote}')"
         if comp.antonym_conflicts:
             mine, theirs = comp.antonym_conflicts[0]
             return f"tegengestelde bewoording: bewering '{mine}', bron '{theirs}' ('{quote}')"

@@ -83,6 +83,21 @@ def test_comparison_finds_number_negation_and_antonym_mismatches():
     assert rejects.passage_rejects and rejects.passage_negated and not rejects.claim_negated
 
 
+@pytest.mark.parametrize("claim, passage, conflict", [
+    # a trend in words against one in figures, year by year or "van ... naar ..."
+    ("Het aandeel ketaminemonsters bij DIMS daalde tussen 2016 en 2019.",
+     "In 2019 was 4,2% van het totaal aantal monsters bij het DIMS aangekocht als ketamine, in 2016 was dit 2,7%(19).",
+     True),
+    ("Tussen 2015 en 2019 nam het aandeel ketamine in drugsincidenten af.",
+     "Tussen 2015 en 2019 nam de bijdrage van ketamine op het totaal van drugsincidenten toe van 5% naar 11% .", True),
+    ("Onder 25- tot 29-jarigen steeg het ketaminegebruik tussen 2016 en 2020.",
+     "Zo lag het gebruik voor 25-29 jarigen in 2016 nog op 2,1%, in 2020 is dat 5,1%.", False),
+])
+def test_comparison_reads_trends_from_words_and_figures(claim, passage, conflict):
+    comparison = compare(claim, passage, LexicalAnalyzer())
+    assert comparison.trend_conflict is conflict and comparison.trend_agrees is not conflict
+
+
 def test_verdicts_come_with_explanations(checker):
     number = checker.check("De deelnemers aan de Cleveland-studie kregen 5 mg per kilo lichaamsgewicht.")
     assert number.verdict == "contradicted"
