@@ -174,7 +174,7 @@ _RISING = frozenset({"steeg", "stegen", "stijgt", "gestegen", "stijging", "toege
                      "gegroeid", "verdubbeld", "verdubbelde", "verdubbelt"})
 _FALLING = frozenset({"daalde", "daalden", "daalt", "gedaald", "daling", "afgenomen", "afname", "verminderde",
                       "halveerde", "gehalveerd"})
-_PHRASAL_TREND = re.compile(r"\b(?:nam|namen|neemt|nemen)\b(?P<middle>[^,.;]{0,80}?)\b(?P<particle>toe|af)\b")
+_PHRASAL_TREND = re.compile(r"\b(?:nam|namen|neemt|nemen)\b[^,.;]{0,80}?\b(?P<particle>toe|af)\b")
 _YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d{2}(?![\d,.%])")
 _PERCENT = re.compile(r"(?<![\d,.])(\d+(?:,\d+)?)\s?%")
 _FROM_TO = re.compile(r"\bvan\s+(\d+(?:,\d+)?)\s?%\s+naar\s+(\d+(?:,\d+)?)\s?%")

@@ -125,7 +125,8 @@ class _Profile:
     universal: bool
     limits: bool
     hedged: bool
-    trend: int                      # +1 rising, -1 falling, 0 none (figures first, then words)
+    stated_trend: int               # +1 rising, -1 falling, 0 none: from the words
+    figure_trend: int               # the same from shares at two moments
 
 
 @lru_cache(maxsize=8192)
@@ -134,8 +135,7 @@ def _profile(text: str) -> _Profile:
     tokens = frozenset({fold(t) for t in raw} | set(raw))
     return _Profile(fold(text), tokens, {stem(t): t for t in raw}, cached_quantities(text), bool(tokens & NEGATIONS),
                     bool(_NO_EVIDENCE.search(text)), bool(_UNIVERSAL.search(text)), bool(_LIMITING.search(text)),
-                    bool(tokens & HEDGES), figure_trend(text) or stated_trend(text))
-
+                    bool(tokens & HEDGES), stated_trend(text), figure_trend(text))
 
 
 def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
@@ -144,6 +144,8 @@ def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
     shared = len(claim_terms & passage_terms)
     mine, theirs = _profile(claim), _profile(passage)
     matched, number_conflicts, bare_conflicts = _number_comparison(list(mine.quantities), list(theirs.quantities))
+    # A claim's trend is its words ("daalde"); a passage may state it in figures instead.
+    passage_trend = theirs.figure_trend or theirs.stated_trend
     return Comparison(
         coverage=shared / max(1, len(claim_terms)), passage_coverage=shared / max(1, len(passage_terms)),
         claim_negated=mine.negated, passage_negated=theirs.negated, passage_rejects=theirs.rejects,
@@ -154,9 +156,8 @@ def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
         claim_universal=mine.universal, passage_limits=theirs.limits,
         claim_hedged=mine.hedged, passage_hedged=theirs.hedged,
         negation_cue=_cue(set(theirs.tokens), NEGATIONS) or _cue(set(mine.tokens), NEGATIONS),
-        # A claim's trend is its words ("daalde"); a passage may state it in figures instead.
-        trend_conflict=bool(stated_trend(claim) and theirs.trend and theirs.trend != stated_trend(claim)),
-        trend_agrees=bool(stated_trend(claim) and theirs.trend == stated_trend(claim)),
+        trend_conflict=bool(mine.stated_trend and passage_trend and passage_trend != mine.stated_trend),
+        trend_agrees=bool(mine.stated_trend and passage_trend == mine.stated_trend),
     )
 
 
