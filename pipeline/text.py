@@ -195,17 +195,17 @@ def figure_trend(text: str) -> int:
     percentage after it, up to the next year."""
     from_to = _FROM_TO.search(text)
     if from_to:
-        before, after = (float(value.replace(",", ".")) for value in from_to.groups())
-        return (after > before) - (after < before)
-    years = [(m.start(), int(m.group())) for m in _YEAR.finditer(text)]
-    by_year = {}
-    for (start, year), (next_start, _) in zip(years, years[1:] + [(len(text), 0)]):
-        share = _PERCENT.search(text, start, next_start)
-        if share:
-            by_year.setdefault(year, float(share.group(1).replace(",", ".")))
-    if len(by_year) < 2:
-        return 0
-    first, last = by_year[min(by_year)], by_year[max(by_year)]
+        first, last = (_to_number(value) for value in from_to.groups())
+    else:
+        years = [(m.start(), int(m.group())) for m in _YEAR.finditer(text)]
+        by_year = {}
+        for (start, year), (next_start, _) in zip(years, years[1:] + [(len(text), 0)]):
+            share = _PERCENT.search(text, start, next_start)
+            if share:
+                by_year.setdefault(year, _to_number(share.group(1)))
+        if len(by_year) < 2:
+            return 0
+        first, last = by_year[min(by_year)], by_year[max(by_year)]
     return (last > first) - (last < first)
 
 
