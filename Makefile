@@ -27,7 +27,7 @@ $(INSTALLED): pyproject.toml
 $(MODEL): $(INSTALLED)
 	$(FC) prepare-model
 
-# Adapting the encoder to the corpus takes about 10 minutes on 2 cores, once.
+# Adapting the encoder to the corpus takes about 6 minutes on 2 cores, once.
 $(ADAPTED): $(MODEL) $(CORPUS) configs/default.yaml pipeline/adapt.py pipeline/chunk.py pipeline/ingest.py
 	$(FC) adapt
 

@@ -134,7 +134,7 @@ def adapt_encoder(base_folder: Path, out_folder: Path, passages: list[tuple[str,
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss_value:.3f}")
     model.eval()
-    _save(model, base_folder, out_folder, {
+    _save(model, out_folder, {
         "base_model": base_folder.name,
         "base_record": read_base_record(base_folder),
         "corpus_fingerprint": corpus_fingerprint(passages),
@@ -151,12 +151,9 @@ def adapt_encoder(base_folder: Path, out_folder: Path, passages: list[tuple[str,
 def corpus_passages(config: Config) -> list[tuple[str, str]]:
     """(passage text, text as indexed) for every passage of the configured corpus."""
     from .chunk import chunk_document, indexed_text
-    from .ingest import ingest_corpus
+    from .ingest import ingest_readable_corpus
 
-    ingested = ingest_corpus(config.path("corpus_dir"))
-    if not ingested.documents:
-        reasons = "; ".join(str(p) for p in ingested.problems) or "no documents listed"
-        raise FactCheckError(f"no readable documents in {config.path('corpus_dir')} ({reasons})")
+    ingested = ingest_readable_corpus(config.path("corpus_dir"))
     return [(passage.text, indexed_text(passage, document.meta.title, config.chunking.context))
             for document in ingested.documents for passage in chunk_document(document, config.chunking)]
 
@@ -164,7 +161,7 @@ def corpus_passages(config: Config) -> list[tuple[str, str]]:
 def adapt_for_config(config: Config, force: bool = False, progress: bool = False) -> AdaptationReport:
     """Adapt the configured base model to the configured corpus, unless an adapted copy for the same
     base model, corpus and settings is already there."""
-    from .embed import MODEL_SPECS, base_model_dir, model_dir, prepare_model
+    from .embed import model_dir, model_spec, prepare_model
 
     folder = model_dir(config)
     if not config.adaptation.enabled:
@@ -175,11 +172,10 @@ def adapt_for_config(config: Config, force: bool = False, progress: bool = False
     if (not force and record is not None and (folder / "modules.json").exists()
             and record.get("corpus_fingerprint") == corpus_fingerprint(passages)
             and record.get("settings") == config.adaptation.model_dump()
-            and record.get("base_record") == read_base_record(base_model_dir(config))):
+            and record.get("base_record") == read_base_record(base)):
         return AdaptationReport("up to date", folder, len(passages))
-    spec = MODEL_SPECS[config.embedding.model]
-    passage_prefix = spec.query_prefix if config.embedding.symmetric_prefix else spec.passage_prefix
-    return adapt_encoder(base, folder, passages, config.adaptation, spec.query_prefix, passage_prefix,
+    spec = model_spec(config)
+    return adapt_encoder(base, folder, passages, config.adaptation, spec.query_prefix, spec.passage_prefix,
                          config.embedding.threads, progress)
 
 
@@ -190,7 +186,7 @@ def read_base_record(base_folder: Path) -> dict:
         return {"folder": str(base_folder)}
 
 
-def _save(model, base_folder: Path, out_folder: Path, record: dict) -> None:
+def _save(model, out_folder: Path, record: dict) -> None:
     out_folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=out_folder.name + ".", dir=out_folder.parent))
     try:

@@ -30,6 +30,14 @@ MODEL_SPECS = {
 }
 
 
+def model_spec(config: Config) -> ModelSpec:
+    """The configured model's prefixes. e5 is trained with "query: " on both sides for symmetric
+    matching; the config can ask for that."""
+    spec = MODEL_SPECS[config.embedding.model]
+    passage_prefix = spec.query_prefix if config.embedding.symmetric_prefix else spec.passage_prefix
+    return ModelSpec(spec.name, spec.query_prefix, passage_prefix)
+
+
 def base_model_dir(config: Config) -> Path:
     """Where the configured model's sentence-transformers folder lives, as converted or shipped."""
     name = config.embedding.model
@@ -67,10 +75,7 @@ class Encoder:
 
         transformers.utils.logging.disable_progress_bar()
 
-        spec = MODEL_SPECS[config.embedding.model]
-        # e5 is trained with "query: " on both sides for symmetric matching; the config can ask for that.
-        passage_prefix = spec.query_prefix if config.embedding.symmetric_prefix else spec.passage_prefix
-        self.spec = ModelSpec(spec.name, spec.query_prefix, passage_prefix)
+        self.spec = model_spec(config)
         self.batch_size = config.embedding.batch_size
         folder = model_dir(config)
         if not (folder / "modules.json").exists():

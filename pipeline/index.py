@@ -32,7 +32,7 @@ import numpy as np
 from .chunk import Passage, chunk_document, indexed_text
 from .config import Config
 from .errors import FactCheckError
-from .ingest import DocumentMeta, IngestProblem, ingest_corpus
+from .ingest import DocumentMeta, IngestProblem, ingest_readable_corpus
 from .text import LexicalAnalyzer
 
 FORMAT_VERSION = 2
@@ -148,10 +148,7 @@ def build_index(config: Config, encoder, force: bool = False, progress: bool = F
                            problems=[IngestProblem(**p) for p in current.get("problems", [])],
                            seconds=time.perf_counter() - started)
 
-    ingested = ingest_corpus(corpus_dir)
-    if not ingested.documents:
-        reasons = "; ".join(str(p) for p in ingested.problems) or "no documents listed"
-        raise FactCheckError(f"no readable documents in {corpus_dir} ({reasons})")
+    ingested = ingest_readable_corpus(corpus_dir)
     reusable = _reusable_embeddings(index_dir, current, expected) if current and not force else {}
 
     passages: list[Passage] = []

@@ -172,6 +172,17 @@ def ingest_corpus(corpus_dir: Path) -> IngestResult:
     return result
 
 
+def ingest_readable_corpus(corpus_dir: Path) -> IngestResult:
+    """``ingest_corpus``, or a FactCheckError when the folder is missing or no document could be read."""
+    if not corpus_dir.is_dir():
+        raise FactCheckError(f"corpus directory {corpus_dir} does not exist")
+    ingested = ingest_corpus(corpus_dir)
+    if not ingested.documents:
+        reasons = "; ".join(str(p) for p in ingested.problems) or "no documents listed"
+        raise FactCheckError(f"no readable documents in {corpus_dir} ({reasons})")
+    return ingested
+
+
 # --------------------------------------------------------------------------- vocabulary
 
 class Vocabulary:
