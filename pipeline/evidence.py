@@ -1,9 +1,16 @@
-"""Matching gold evidence quotes against retrieved passages (shared by the benchmark and the reports)."""
+"""Matching gold evidence against retrieved passages (shared by training, the benchmark and the reports).
+
+A claim's gold evidence is one verbatim quote, or several separated by ``||`` where the corpus states
+the deciding fact in more than one place (see corpus/labelled/GUIDELINES.md); a passage holding any
+of them is a hit.
+"""
 from __future__ import annotations
 
 import re
 
 from .text import fold
+
+QUOTE_SEPARATOR = "||"
 
 
 def fold_for_match(text: str) -> str:
@@ -11,15 +18,21 @@ def fold_for_match(text: str) -> str:
     return re.sub(r"[\W_]+", "", fold(text))
 
 
-def contains_quote(passage_text: str, quote: str) -> bool:
-    quote_key = fold_for_match(quote)
-    return bool(quote_key) and quote_key in fold_for_match(passage_text)
+def quotes(evidence: str) -> list[str]:
+    """The alternative quotes of one evidence cell, in order (the first is the one the claim was written from)."""
+    return [quote.strip() for quote in evidence.split(QUOTE_SEPARATOR) if quote.strip()]
 
 
-def first_hit_rank(passage_texts: list[str], quote: str) -> int:
-    """1-based rank of the first passage containing ``quote``; 0 when none does."""
+def contains_quote(passage_text: str, evidence: str) -> bool:
+    """Whether the passage holds the evidence, or any one of its alternative quotes."""
+    passage_key = fold_for_match(passage_text)
+    return any(key and key in passage_key for key in map(fold_for_match, quotes(evidence)))
+
+
+def first_hit_rank(passage_texts: list[str], evidence: str) -> int:
+    """1-based rank of the first passage containing the evidence; 0 when none does."""
     for rank, text in enumerate(passage_texts, 1):
-        if contains_quote(text, quote):
+        if contains_quote(text, evidence):
             return rank
     return 0
 

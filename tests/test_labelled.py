@@ -1,0 +1,47 @@
+"""The labelled claim set keeps its own rules (corpus/labelled/GUIDELINES.md) against the real corpus."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipeline.evidence import contains_quote, first_hit_rank, quotes
+from pipeline.verify import LABELS
+
+
+@pytest.fixture(scope="module")
+def claims(config):
+    return pd.read_csv(config.path("labelled_claims"), keep_default_na=False)
+
+
+def test_alternative_quotes_each_count_as_a_hit():
+    evidence = "de bloeddruk gaan omhoog || Ketamine verhoogt de bloeddruk"
+    assert quotes(evidence) == ["de bloeddruk gaan omhoog", "Ketamine verhoogt de bloeddruk"]
+    assert contains_quote("Ketamine verhoogt de bloeddruk en de hartslag (46).", evidence)
+    assert contains_quote("Ook gaan de hartslag en de Bloed-druk... gaan omhoog", "bloeddruk gaan omhoog")
+    assert not contains_quote("Ketamine verlaagt de bloeddruk.", evidence)
+    assert first_hit_rank(["iets anders", "ketamine VERHOOGT de bloeddruk"], evidence) == 2
+    assert not contains_quote("een passage", "") and quotes(" || ") == []
+
+
+def test_labels_kinds_and_evidence_follow_the_guidelines(claims):
+    kinds = {"paraphrase", "negation", "number", "entity swap", "quantifier", "scope or time",
+             "social-media post", "unsupported on topic", "off topic"}
+    assert len(claims) >= 450 and set(claims["label"]) == set(LABELS)
+    assert set(claims["kind"]) <= kinds and (claims["kind"] == "social-media post").sum() >= 60
+    needs_evidence = claims["label"] != "unsupported"
+    assert (claims.loc[needs_evidence, "evidence"] != "").all()
+    assert (claims.loc[~needs_evidence, "evidence"] == "").all()
+
+
+def test_every_quote_is_verbatim_in_the_indexed_corpus(claims, checker):
+    passages = [passage.text for passage in checker.index.passages]
+    missing = [quote for evidence in set(claims["evidence"]) - {""} for quote in quotes(evidence)
+               if not any(contains_quote(text, quote) for text in passages)]
+    assert not missing, f"quotes not found in any passage: {missing[:3]}"
+
+
+def test_an_evidence_group_never_straddles_splits_and_keeps_its_first_quote(claims):
+    assert (claims.groupby("group")["split"].nunique() == 1).all()
+    with_evidence = claims[claims["evidence"] != ""]
+    first_quotes = with_evidence["evidence"].map(lambda evidence: quotes(evidence)[0])
+    assert (first_quotes.groupby(with_evidence["group"]).nunique() == 1).all()
