@@ -68,6 +68,17 @@ class Index:
         """How rare ``term`` is among the passages; a term in none counts as if in one."""
         return self.term_idf.get(term, _rarity(len(self.passages), 1))
 
+    def weighted_coverage(self, claim_terms: frozenset[str], passage_terms: frozenset[str]) -> float:
+        """Share of the claim's terms found in the passage, each weighted by its rarity."""
+        return sum(self.idf(term) for term in claim_terms & passage_terms) / (
+            sum(self.idf(term) for term in claim_terms) or 1.0)
+
+    def rarest_missing(self, claim_terms: frozenset[str], passage_terms: frozenset[str]) -> float:
+        """Rarity of the rarest claim term the passage lacks, on a 0-1 scale (1: a term no passage has):
+        a claim about coffee or nitrous oxide keeps its subject out of every ketamine passage."""
+        missing = claim_terms - passage_terms
+        return max((self.idf(term) for term in missing), default=0.0) / _rarity(len(self.passages), 1)
+
     def context(self, passage: Passage, chars: int = 200) -> str:
         text = self.documents[passage.doc_id]["clean_text"]
         return text[max(0, passage.start - chars):passage.end + chars]

@@ -48,7 +48,6 @@ def rerank_features(result: RetrievalResult, hits: list[Hit], index: Index) -> n
     rarity, as word pairs, and in meaning against the passage without its title/section context)."""
     claim, analyzer = result.claim, index.analyzer
     claim_terms = analyzer.term_set(claim)
-    claim_weight = sum(index.idf(term) for term in claim_terms) or 1.0
     claim_bigrams = _stem_bigrams(claim)
     claim_numbers = cached_quantities(claim)
     sentence_dense = index.sentence_embeddings[[hit.row for hit in hits]] @ result.claim_vector
@@ -63,7 +62,7 @@ def rerank_features(result: RetrievalResult, hits: list[Hit], index: Index) -> n
                      hit.lexical_score / top_lexical, 1 / hit.lexical_rank if hit.lexical_rank else 0.0,
                      len(shared) / max(1, len(claim_terms)), len(shared) / max(1, len(terms)), float(matched),
                      float(np.log1p(len(hit.passage.text))),
-                     sum(index.idf(term) for term in shared) / claim_weight,
+                     index.weighted_coverage(claim_terms, terms),
                      len(claim_bigrams & _stem_bigrams(hit.passage.text)) / max(1, len(claim_bigrams)),
                      float(sentence_score)])
     return np.asarray(rows, dtype=np.float32).reshape(len(rows), len(RERANK_FEATURES))

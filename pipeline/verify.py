@@ -167,7 +167,7 @@ RELATION_FEATURES = (
     "rejects_unnegated_claim", "numbers_matched", "number_conflicts", "number_conflict_only",
     "bare_number_conflict_only", "antonym_conflicts", "order_swaps", "universal_vs_limit",
     "claim_universal_passage_negated", "hedge_mismatch", "runner_up_conflict", "trend_conflict",
-    "trend_agrees",
+    "trend_agrees", "weighted_coverage", "rarest_missing",
 )
 CLAIM_ONLY_FEATURES = ("claim_negated", "claim_universal", "claim_hedged", "claim_has_number",
                        "claim_length", "claim_is_question", "claim_has_hashtag")
@@ -191,6 +191,7 @@ def assess(result: RetrievalResult, index: Index, embedding_pairs: bool) -> Asse
         return Assessment(np.zeros(width, dtype=np.float32), None, None)
     hit = result.hits[0]
     comp = compare(result.claim, hit.passage.text, index.analyzer)
+    claim_terms, passage_terms = index.analyzer.term_set(result.claim), index.analyzer.term_set(hit.passage.text)
     ranked_dense = sorted((h.dense_score for h in result.hits), reverse=True)
     values = {
         "dense_primary": hit.dense_score,
@@ -216,6 +217,8 @@ def assess(result: RetrievalResult, index: Index, embedding_pairs: bool) -> Asse
         "hedge_mismatch": float(comp.claim_hedged != comp.passage_hedged),
         "trend_conflict": float(comp.trend_conflict),
         "trend_agrees": float(comp.trend_agrees),
+        "weighted_coverage": index.weighted_coverage(claim_terms, passage_terms),
+        "rarest_missing": index.rarest_missing(claim_terms, passage_terms),
     }
     # The next passages can hold the rejection the top one lacks ("Mythe: ..." then "De realiteit ...").
     # A feature only: as the passage to show, a conflicting runner-up was more often wrong than right.
