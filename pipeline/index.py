@@ -117,7 +117,7 @@ def expected_manifest(config: Config, model_identity: str) -> dict:
         "corpus_files": _corpus_hashes(config.path("corpus_dir")),
         "model": model_identity,
         "chunking": config.chunking.model_dump(),
-        "lexical": {"split_compounds": config.retrieval.split_compounds},
+        "lexical": {"split_compounds": config.retrieval.split_compounds, "analyzer": LexicalAnalyzer.fingerprint()},
         "packages": _package_versions(),
     }
 

@@ -129,8 +129,13 @@ class _Profile:
     figure_trend: int               # the same from shares at two moments
 
 
+# "S(+)-ketamine" is "S-ketamine": the optical sign would split the name into two tokens.
+_OPTICAL_SIGN = re.compile(r"\((?:\+|-|−)\)(?=-)")
+
+
 @lru_cache(maxsize=8192)
 def _profile(text: str) -> _Profile:
+    text = _OPTICAL_SIGN.sub("", text)
     raw = word_tokens(text)
     tokens = frozenset({fold(t) for t in raw} | set(raw))
     return _Profile(fold(text), tokens, {stem(t): t for t in raw}, cached_quantities(text), bool(tokens & NEGATIONS),
@@ -233,8 +238,8 @@ def assess(result: RetrievalResult, index: Index, embedding_pairs: bool) -> Asse
 
 
 def _conflicts(comp: Comparison) -> bool:
-    return bool(comp.number_conflicts or comp.antonym_conflicts or comp.order_swaps or comp.passage_rejects
-                or comp.claim_negated != comp.passage_negated)
+    return bool(comp.number_conflicts or comp.antonym_conflicts or comp.order_swaps or comp.trend_conflict
+                or comp.passage_rejects or comp.claim_negated != comp.passage_negated)
 
 
 def claim_only_features(claim: str) -> np.ndarray:
