@@ -69,6 +69,19 @@ def test_index_that_does_not_match_the_corpus_is_refused(small_setup, encoder):
         load_index(settings, "another-model@0")
 
 
+def test_changed_analyzer_word_lists_rebuild_the_index_reusing_embeddings(small_setup, encoder, monkeypatch):
+    from pipeline import text
+
+    settings, _ = small_setup
+    build_index(settings, encoder)
+    monkeypatch.setitem(text.ALIASES, "tvp", "tijdschrift voor psychiatrie")
+    with pytest.raises(FactCheckError, match="out of date"):
+        load_index(settings, encoder.identity)
+    rebuilt = build_index(settings, encoder)
+    assert rebuilt.status == "built" and rebuilt.embedded_documents == []
+    assert sorted(rebuilt.reused_documents) == sorted(DOCS)
+
+
 def test_interrupted_build_leaves_the_old_index_valid(small_setup, encoder, monkeypatch):
     settings, corpus = small_setup
     build_index(settings, encoder)

@@ -23,6 +23,9 @@ def test_retrieve_returns_ranked_passages_with_provenance(checker):
     ("In 2020 ging 2% van de drugsincidenten over ketamine", "71 (2%) van de 3.541"),
     ("ketaminegebruik en blaasproblemen", "blaas"),
     ("Staat ketamine op de WHO-lijst van essentiële geneesmiddelen?", "World Health Organization"),
+    # the review writes "trd" after defining it once as "therapieresistente depressie (trd)"
+    ("Ongeveer de helft van de patiënten met therapieresistente depressie reageert op rs-ketamine",
+     "50% van de patiënten met trd"),
 ])
 def test_numbers_compounds_and_abbreviations_are_found(checker, claim, expected):
     assert any(expected in e.text for e in checker.retrieve(claim, k=3))
@@ -78,6 +81,14 @@ def test_comparison_finds_number_negation_and_antonym_mismatches():
     bare = compare("In Australië werden 660 sterfgevallen geregistreerd.",
                    "Darke rapporteert 66 geregistreerde sterfgevallen in Australië (49).", analyzer)
     assert bare.bare_number_conflicts == (("660", "66"),) and not bare.number_conflicts
+    signed = compare("R-ketamine verdooft drie tot vier keer sterker dan S-ketamine.",
+                     "Het verdovende effect van S(+)-ketamine is drie tot vier keer sterker dan dat van R(-)-ketamine.",
+                     analyzer)
+    assert signed.order_swaps == (("s-ketamine", "r-ketamine"),)
+    # "minder invasief" in the passage does not hide that it is cheaper, not dearer
+    cost = compare("Orale toediening is duurder en invasiever dan een infuus.",
+                   "Orale toediening is aanzienlijk minder invasief en in uitvoering goedkoper.", analyzer)
+    assert cost.antonym_conflicts == (("duurder", "goedkoper"),)
     rejects = compare("Microdoseren geneest depressie.",
                       "Er is geen wetenschappelijk bewijs dat microdosering depressie kan genezen.", analyzer)
     assert rejects.passage_rejects and rejects.passage_negated and not rejects.claim_negated
