@@ -38,21 +38,16 @@ def run(split: str, k: int, config_path: str | None, show_misses: bool) -> None:
     print(f"{len(texts)} claims with evidence (split: {split}); corpus: {len(checker.index.passages)} passages\n")
     checker.encoder.encode_queries(texts[:4])  # warm-up, so the first method is not charged for it
     rows, first_quote_rows, misses = [], [], {}
-    for method in ("lexical", "dense", "rrf", "rerank"):
+    for method, name in METHODS.items():
         started = time.perf_counter()
-        fusion = "rrf" if method == "rerank" else method
-        results = [checker.retriever.search(text, k, fusion=fusion, rerank=method == "rerank") for text in texts]
+        results = method_results(checker, texts, k, method)
         per_query_ms = 1000 * (time.perf_counter() - started) / max(1, len(texts))
-        ranks = [first_hit_rank([h.passage.text for h in r.hits], quote)
-                 for r, quote in zip(results, claims["evidence"])]
-        first_ranks = [first_hit_rank([h.passage.text for h in r.hits], quotes(evidence)[0])
-                       for r, evidence in zip(results, claims["evidence"])]
+        ranks = evidence_ranks(results, claims["evidence"])
+        first_ranks = evidence_ranks(results, [quotes(evidence)[0] for evidence in claims["evidence"]])
         misses[method] = [(t, q, r.hits[0].passage.text) for t, q, r, rank in
                           zip(claims["claim"], claims["evidence"], results, ranks) if rank != 1]
-        name = {"lexical": "BM25 only", "dense": "dense only", "rrf": "hybrid (RRF)",
-                "rerank": "hybrid + trained rerank"}[method]
-        rows.append({"method": name, **_scores(ranks), "ms/query": per_query_ms})
-        first_quote_rows.append({"method": name, **_scores(first_ranks)})
+        rows.append({"method": name, **scores(ranks), "ms/query": per_query_ms})
+        first_quote_rows.append({"method": name, **scores(first_ranks)})
     print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3f"))
     print("\nFirst quote only (alternative quotes not counted):\n")
     print(pd.DataFrame(first_quote_rows).to_markdown(index=False, floatfmt=".3f"))
@@ -62,7 +57,20 @@ def run(split: str, k: int, config_path: str | None, show_misses: bool) -> None:
             print(f"- {claim}\n    gold: {quote[:100]}\n    top:  {top[:100]}")
 
 
-def _scores(ranks: list[int]) -> dict[str, float]:
+METHODS = {"lexical": "BM25 only", "dense": "dense only", "rrf": "hybrid (RRF)", "rerank": "hybrid + trained rerank"}
+
+
+def method_results(checker: FactChecker, texts: list[str], k: int, method: str):
+    """Each text ranked by one of ``METHODS``: a single retriever, their fusion, or the fusion reranked."""
+    fusion = "rrf" if method == "rerank" else method
+    return [checker.retriever.search(text, k, fusion=fusion, rerank=method == "rerank") for text in texts]
+
+
+def evidence_ranks(results, evidence) -> list[int]:
+    return [first_hit_rank([h.passage.text for h in r.hits], quote) for r, quote in zip(results, evidence)]
+
+
+def scores(ranks: list[int]) -> dict[str, float]:
     return {"recall@1": recall_at(ranks, 1), "recall@3": recall_at(ranks, 3), "recall@5": recall_at(ranks, 5),
             "MRR": mean_reciprocal_rank(ranks)}
 

@@ -223,11 +223,18 @@ class FactChecker:
     # ------------------------------------------------------------------ training
     def train(self, texts: list[str], labels: list[str], evidence: list[str] | None = None,
               groups: list[str] | None = None) -> VerdictClassifier:
+        """``fit``, then save the verdict model and the reranker to ``paths.verifier_model``."""
+        classifier = self.fit(texts, labels, evidence, groups)
+        classifier.save(self.config.path("verifier_model"), self.feature_config, self.retriever.reranker)
+        return classifier
+
+    def fit(self, texts: list[str], labels: list[str], evidence: list[str] | None = None,
+            groups: list[str] | None = None) -> VerdictClassifier:
         """Fit the evidence reranker (on rows with a gold quote) and then the verdict model on the
-        pipeline's own retrieval output; save both.
+        pipeline's own retrieval output, and use both from now on; nothing is written to disk.
 
         The verdict model must see rankings like those it will meet on new claims, so each training
-        claim is ranked by a reranker fit without its evidence group (cross-fitting); the saved
+        claim is ranked by a reranker fit without its evidence group (cross-fitting); the kept
         reranker is then fit on all rows."""
         settings = self.config.verdict
         classifier = VerdictClassifier(settings.seed, settings.calibration_folds, settings.regularisation)
@@ -250,7 +257,6 @@ class FactChecker:
         assessments = self._assess([RetrievalResult(r.claim, r.claim_vector, r.hits[:k]) for r in ranked])
         features = np.vstack([a.features for a in assessments])
         classifier.fit(features, labels, groups)
-        classifier.save(self.config.path("verifier_model"), self.current_feature_config(), self.retriever.reranker)
         self.classifier, self.feature_config = classifier, self.current_feature_config()
         return classifier
 

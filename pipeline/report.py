@@ -114,18 +114,25 @@ def evaluate(checker, frame: pd.DataFrame, baseline_frame: pd.DataFrame | None =
 
 def baselines(checker, train: pd.DataFrame, rows: pd.DataFrame) -> dict:
     """Majority class and a claim-only model (cues in the claim, no evidence), both fit on ``train``."""
+    majority = majority_label(train)
+    return {"majority": {"label": majority, **_summary(rows["label"], [majority] * len(rows))},
+            "claim_only": _summary(rows["label"], claim_only_predictions(train, rows))}
+
+
+def majority_label(train: pd.DataFrame) -> str:
+    return train["label"].value_counts().idxmax()
+
+
+def claim_only_predictions(train: pd.DataFrame, rows: pd.DataFrame) -> list[str]:
+    """Labels from a logistic regression on cues of the claim alone, fit on ``train``."""
     from sklearn.linear_model import LogisticRegression
 
     from .posts import normalise_post
     from .verify import claim_only_features
 
-    majority = train["label"].value_counts().idxmax()
-    out = {"majority": {"label": majority, **_summary(rows["label"], [majority] * len(rows))}}
     x_train = np.vstack([claim_only_features(normalise_post(t)) for t in train["claim"]])
     x_eval = np.vstack([claim_only_features(normalise_post(t)) for t in rows["claim"]])
-    model = LogisticRegression(max_iter=2000).fit(x_train, train["label"])
-    out["claim_only"] = _summary(rows["label"], list(model.predict(x_eval)))
-    return out
+    return list(LogisticRegression(max_iter=2000).fit(x_train, train["label"]).predict(x_eval))
 
 
 def _summary(gold, predicted) -> dict:
