@@ -79,6 +79,14 @@ class Index:
         missing = claim_terms - passage_terms
         return max((self.idf(term) for term in missing), default=0.0) / _rarity(len(self.passages), 1)
 
+    def neighbours(self, row: int) -> tuple[int | None, int | None]:
+        """Rows of the passages just before and after ``row`` in its document (None at either end);
+        rows follow document order."""
+        before = row - 1 if row > 0 and self.passages[row - 1].doc_id == self.passages[row].doc_id else None
+        after = (row + 1 if row + 1 < len(self.passages) and self.passages[row + 1].doc_id == self.passages[row].doc_id
+                 else None)
+        return before, after
+
     def context(self, passage: Passage, chars: int = 200) -> str:
         text = self.documents[passage.doc_id]["clean_text"]
         return text[max(0, passage.start - chars):passage.end + chars]

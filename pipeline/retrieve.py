@@ -32,9 +32,12 @@ class RetrievalResult:
 
 
 
-RERANK_FEATURES = ("fused_rank", "dense_score", "dense_rank", "lexical_share", "lexical_rank", "coverage",
-                   "passage_coverage", "numbers_matched", "length", "weighted_coverage", "bigram_share",
-                   "sentence_dense_score")
+_OWN_FEATURES = ("fused_rank", "dense_score", "dense_rank", "lexical_share", "lexical_rank", "coverage",
+                 "passage_coverage", "numbers_matched", "length", "weighted_coverage", "bigram_share",
+                 "sentence_dense_score", "weighted_coverage_with_previous", "weighted_coverage_with_next",
+                 "previous_dense_score", "next_dense_score")
+# Each feature also enters as its distance to the best candidate's value: the choice is among candidates.
+RERANK_FEATURES = _OWN_FEATURES + tuple(f"{name}_below_best" for name in _OWN_FEATURES)
 
 
 @lru_cache(maxsize=8192)
@@ -44,28 +47,36 @@ def _stem_bigrams(text: str) -> frozenset[tuple[str, str]]:
 
 
 def rerank_features(result: RetrievalResult, hits: list[Hit], index: Index) -> np.ndarray:
-    """One row per candidate: how it ranked, and how much of the claim it covers (plain, weighted by
-    rarity, as word pairs, and in meaning against the passage without its title/section context)."""
+    """One row per candidate: how it ranked, how much of the claim it covers (plain, weighted by
+    rarity, as word pairs, and in meaning against the passage without its title/section context), and
+    how its neighbours in the document add to that: "Dit komt neer op 280.000 mensen" needs the
+    sentence before it."""
     claim, analyzer = result.claim, index.analyzer
     claim_terms = analyzer.term_set(claim)
     claim_bigrams = _stem_bigrams(claim)
     claim_numbers = cached_quantities(claim)
-    sentence_dense = index.sentence_embeddings[[hit.row for hit in hits]] @ result.claim_vector
+    sentence_dense = index.sentence_embeddings @ result.claim_vector
     top_lexical = max((hit.lexical_score for hit in hits), default=0.0) or 1.0
     rows = []
-    for rank, (hit, sentence_score) in enumerate(zip(hits, sentence_dense), 1):
+    for rank, hit in enumerate(hits, 1):
         terms = analyzer.term_set(hit.passage.text)
         shared = claim_terms & terms
         numbers = cached_quantities(hit.passage.text)
         matched = sum(any(q.comparable(p) and q.agrees(p) for p in numbers) for q in claim_numbers)
+        before, after = index.neighbours(hit.row)
+        with_neighbour = [index.weighted_coverage(claim_terms, terms | analyzer.term_set(index.passages[row].text))
+                          if row is not None else 0.0 for row in (before, after)]
         rows.append([1 / rank, hit.dense_score, 1 / hit.dense_rank if hit.dense_rank else 0.0,
                      hit.lexical_score / top_lexical, 1 / hit.lexical_rank if hit.lexical_rank else 0.0,
                      len(shared) / max(1, len(claim_terms)), len(shared) / max(1, len(terms)), float(matched),
                      float(np.log1p(len(hit.passage.text))),
                      index.weighted_coverage(claim_terms, terms),
                      len(claim_bigrams & _stem_bigrams(hit.passage.text)) / max(1, len(claim_bigrams)),
-                     float(sentence_score)])
-    return np.asarray(rows, dtype=np.float32).reshape(len(rows), len(RERANK_FEATURES))
+                     float(sentence_dense[hit.row]), *with_neighbour,
+                     *(float(sentence_dense[row]) if row is not None else 0.0 for row in (before, after))])
+    own = np.asarray(rows, dtype=np.float32).reshape(len(rows), len(_OWN_FEATURES))
+    best = own.max(axis=0, keepdims=True) if len(own) else own
+    return np.hstack([own, own - best])
 
 
 class EvidenceReranker:
