@@ -48,6 +48,7 @@ bench: setup
 	$(BIN)/python bench/throughput.py --profile
 	$(BIN)/python bench/sick_nl.py
 	$(BIN)/python bench/encoders.py
+	$(BIN)/python bench/cv.py
 
 eval: setup
 	$(FC) evaluate corpus/labelled/claims.csv --split test --out out/eval

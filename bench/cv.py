@@ -79,16 +79,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--config", default=None)
+    parser.add_argument("--splits", default="train,dev", help="labelled splits to cross-validate over (never test)")
     parser.add_argument("--per-kind", action="store_true", help="also print accuracy per kind (first repeat)")
     args = parser.parse_args()
 
     started = time.perf_counter()
     config = load_config(args.config)
-    frame = read_labelled(config.path("labelled_claims"))
-    frame = frame[frame["split"].isin(["train", "dev"])].reset_index(drop=True)
+    splits = args.splits.split(",")
+    frame = read_labelled(config.path("labelled_claims"), splits)
     checker = FactChecker(config)
     repeats = [run_repeat(checker, frame, args.folds, seed, args.k) for seed in range(args.repeats)]
-    print(f"{len(frame)} claims (train + dev), {frame['group'].nunique()} evidence groups, {args.folds} folds, "
+    print(f"{len(frame)} claims ({'+'.join(splits)}), {frame['group'].nunique()} evidence groups, {args.folds} folds, "
           f"{args.repeats} repeats, {time.perf_counter() - started:.0f} s\n")
     verdicts = {"majority class": mean_and_spread([verdict_summary(r["rows"], "majority") for r in repeats]),
                 "claim-only baseline": mean_and_spread([verdict_summary(r["rows"], "claim_only") for r in repeats]),

@@ -8,7 +8,8 @@ case, whitespace, hyphens and punctuation). A second table counts the first quot
 the stricter measure used before alternatives were labelled. Only supported and
 contradicted claims have evidence. Fusion settings come from
 configs/default.yaml and were chosen on the train and dev splits only; the reranker is
-fit on the train split by `factcheck train`.
+fit by `factcheck train` on verdict.training_splits (the train split); bench/cv.py
+cross-validates it on train and dev.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from pipeline.posts import normalise_post  # noqa: E402
 def run(split: str, k: int, config_path: str | None, show_misses: bool) -> None:
     config = load_config(config_path)
     checker = FactChecker(config)
-    checker.load_classifier()  # brings the trained reranker (fit on the train split only)
+    checker.load_classifier()  # brings the trained reranker (fit on verdict.training_splits)
     claims = pd.read_csv(config.path("labelled_claims"), keep_default_na=False)
     chosen = {"all": claims["split"] != "", "trainval": claims["split"] != "test"}.get(split, claims["split"] == split)
     claims = claims[(claims["evidence"] != "") & chosen]

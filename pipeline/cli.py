@@ -109,13 +109,16 @@ def index(config: Optional[Path] = ConfigOption,
 @friendly_errors
 def train(config: Optional[Path] = ConfigOption,
           labelled: Optional[Path] = typer.Option(None, help="labelled CSV (default: paths.labelled_claims)"),
-          split: str = typer.Option("train", help="rows of this split are used; 'all' uses every row")):
+          split: Optional[str] = typer.Option(None, help="rows of this split (several: 'train,dev'); 'all' uses "
+                                                  "every row; default: verdict.training_splits")):
     """Fit the verdict classifier on the labelled claims and save it (skops)."""
     from .report import read_labelled
 
     checker = _checker(config, require_model=False)
     path = labelled or checker.config.path("labelled_claims")
-    frame = read_labelled(path, None if split == "all" else split)
+    splits = split.split(",") if split else checker.config.verdict.training_splits
+    split = "+".join(splits)
+    frame = read_labelled(path, None if split == "all" else splits)
     started = time.perf_counter()
     groups = list(frame["group"]) if "group" in frame.columns else None
     checker.train(list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), groups)
@@ -213,7 +216,8 @@ def evaluate(labelled: Path = typer.Argument(..., help="CSV with at least claim 
     frame = read_labelled(labelled, split)
     checker = _checker(config)
     train_path = checker.config.path("labelled_claims")
-    baseline_frame = read_labelled(train_path, "train") if train_path.exists() else None
+    baseline_frame = (read_labelled(train_path, checker.config.verdict.training_splits)
+                      if train_path.exists() else None)
     evaluation = run_evaluation(checker, frame, baseline_frame)
     metrics_path, report_path = write_report(evaluation, out, f"Evaluatie: {labelled.name}"
                                              + (f" ({split})" if split else ""))

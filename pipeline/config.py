@@ -69,6 +69,7 @@ class Verdict(_Section):
     regularisation: float = Field(gt=0)
     embedding_pair_features: bool
     post_contradicted_min_confidence: float = Field(ge=0, le=1)
+    training_splits: list[str] = Field(min_length=1)
 
 
 class Posts(_Section):

@@ -18,8 +18,9 @@ from .verify import LABELS
 REQUIRED_COLUMNS = ("claim", "label")
 
 
-def read_labelled(path: Path, split: str | None = None) -> pd.DataFrame:
-    """Read a labelled CSV (claim, label, optional evidence/kind/split) with one-line errors."""
+def read_labelled(path: Path, split: str | list[str] | None = None) -> pd.DataFrame:
+    """Read a labelled CSV (claim, label, optional evidence/kind/split) with one-line errors; ``split``
+    keeps the rows of one split, or of any of several."""
     from .batch import read_table
 
     frame = read_table(path)
@@ -32,12 +33,14 @@ def read_labelled(path: Path, split: str | None = None) -> pd.DataFrame:
     if unknown:
         raise FactCheckError(f"{path}: unknown label value(s) {', '.join(repr(u) for u in unknown[:5])} "
                              f"(expected: {', '.join(LABELS)})")
-    if split:
+    splits = [split] if isinstance(split, str) else list(split or [])
+    if splits:
+        named = "+".join(splits)
         if "split" not in frame.columns:
-            raise FactCheckError(f"{path}: --split {split} given but the file has no 'split' column")
-        frame = frame[frame["split"] == split]
+            raise FactCheckError(f"{path}: split {named} asked for but the file has no 'split' column")
+        frame = frame[frame["split"].isin(splits)]
     if frame.empty:
-        raise FactCheckError(f"{path}: no labelled rows" + (f" in split '{split}'" if split else ""))
+        raise FactCheckError(f"{path}: no labelled rows" + (f" in split {'+'.join(splits)}" if splits else ""))
     for column in ("evidence", "kind"):
         if column not in frame.columns:
             frame[column] = ""

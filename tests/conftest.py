@@ -50,7 +50,7 @@ def checker(config, encoder):
     if config.path("verifier_model").exists():
         checker.load_classifier()
     else:
-        frame = read_labelled(config.path("labelled_claims"), "train")
+        frame = read_labelled(config.path("labelled_claims"), config.verdict.training_splits)
         checker.train(list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), list(frame["group"]))
     return checker
 

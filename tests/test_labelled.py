@@ -45,3 +45,15 @@ def test_an_evidence_group_never_straddles_splits_and_keeps_its_first_quote(clai
     with_evidence = claims[claims["evidence"] != ""]
     first_quotes = with_evidence["evidence"].map(lambda evidence: quotes(evidence)[0])
     assert (first_quotes.groupby(with_evidence["group"]).nunique() == 1).all()
+
+
+def test_training_reads_the_configured_splits_and_never_the_test_split(config, claims):
+    from pipeline.report import read_labelled
+
+    path = config.path("labelled_claims")
+    assert config.verdict.training_splits and "test" not in config.verdict.training_splits
+    training = read_labelled(path, config.verdict.training_splits)
+    assert len(training) == claims["split"].isin(config.verdict.training_splits).sum()
+    both = read_labelled(path, ["train", "dev"])
+    assert set(both["split"]) == {"train", "dev"} and len(both) == len(read_labelled(path, "train")) + len(
+        read_labelled(path, "dev"))

@@ -31,6 +31,33 @@ def test_numbers_compounds_and_abbreviations_are_found(checker, claim, expected)
     assert any(expected in e.text for e in checker.retrieve(claim, k=3))
 
 
+def test_reranker_sees_a_passage_with_its_neighbours_and_against_the_best_candidate(checker):
+    """"Dit komt neer op circa 280.000 mensen." names neither ketamine nor the Dutch: the sentence before it
+    does. The neighbour feature adds that sentence's words; each feature's distance to the best candidate
+    is zero for the best and never positive."""
+    import numpy as np
+
+    from pipeline.retrieve import RERANK_FEATURES, rerank_features
+
+    claim = "Ongeveer 280.000 Nederlanders hadden in 2020 ooit ketamine als drug gebruikt."
+    result = checker.retriever.search(claim, k=checker.config.retrieval.rerank_depth, rerank=False)
+    rows = [hit.row for hit in result.hits]
+    target = next(i for i, hit in enumerate(result.hits) if hit.passage.text.startswith("Dit komt neer op circa 280.000"))
+    before, after = checker.index.neighbours(rows[target])
+    assert before == rows[target] - 1 and after == rows[target] + 1
+    assert checker.index.passages[before].doc_id == result.hits[target].passage.doc_id
+    assert "2020" in checker.index.passages[before].text
+    features = rerank_features(result, result.hits, checker.index)
+    assert features.shape == (len(result.hits), len(RERANK_FEATURES))
+    column = {name: i for i, name in enumerate(RERANK_FEATURES)}
+    own, with_previous = features[target, column["weighted_coverage"]], features[target, column["weighted_coverage_with_previous"]]
+    assert with_previous > own + 0.2
+    below_best = features[:, len(RERANK_FEATURES) // 2:]
+    assert (below_best <= 0).all() and np.isclose(below_best.max(axis=0), 0).all()
+    first, last = checker.index.neighbours(0)[0], checker.index.neighbours(len(checker.index.passages) - 1)[1]
+    assert first is None and last is None
+
+
 def test_bm25_terms_keep_negations_numbers_and_units():
     analyzer = LexicalAnalyzer(frozenset({"ketamine", "gebruik"}))
     terms = analyzer.terms("Geen ketaminegebruik: 0,5 mg/kg, niet nooit zonder")
