@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -64,20 +65,24 @@ class Index:
     manifest: dict
     term_idf: dict[str, float] = field(default_factory=dict)  # over the passages, for weighted coverage
 
+    def __post_init__(self):
+        self._unseen_idf = _rarity(len(self.passages), 1)
+        # A claim's total rarity is the denominator for each of its candidates (and their neighbours).
+        self._total_rarity = lru_cache(maxsize=8192)(lambda terms: sum(self.idf(term) for term in terms))
+
     def idf(self, term: str) -> float:
         """How rare ``term`` is among the passages; a term in none counts as if in one."""
-        return self.term_idf.get(term, _rarity(len(self.passages), 1))
+        return self.term_idf.get(term, self._unseen_idf)
 
     def weighted_coverage(self, claim_terms: frozenset[str], passage_terms: frozenset[str]) -> float:
         """Share of the claim's terms found in the passage, each weighted by its rarity."""
-        return sum(self.idf(term) for term in claim_terms & passage_terms) / (
-            sum(self.idf(term) for term in claim_terms) or 1.0)
+        return sum(self.idf(term) for term in claim_terms & passage_terms) / (self._total_rarity(claim_terms) or 1.0)
 
     def rarest_missing(self, claim_terms: frozenset[str], passage_terms: frozenset[str]) -> float:
         """Rarity of the rarest claim term the passage lacks, on a 0-1 scale (1: a term no passage has):
         a claim about coffee or nitrous oxide keeps its subject out of every ketamine passage."""
         missing = claim_terms - passage_terms
-        return max((self.idf(term) for term in missing), default=0.0) / _rarity(len(self.passages), 1)
+        return max((self.idf(term) for term in missing), default=0.0) / self._unseen_idf
 
     def neighbours(self, row: int) -> tuple[int | None, int | None]:
         """Rows of the passages just before and after ``row`` in its document (None at either end);
