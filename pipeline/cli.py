@@ -117,12 +117,11 @@ def train(config: Optional[Path] = ConfigOption,
     checker = _checker(config, require_model=False)
     path = labelled or checker.config.path("labelled_claims")
     splits = split.split(",") if split else checker.config.verdict.training_splits
-    split = "+".join(splits)
-    frame = read_labelled(path, None if split == "all" else splits)
+    frame = read_labelled(path, None if splits == ["all"] else splits)
     started = time.perf_counter()
     groups = list(frame["group"]) if "group" in frame.columns else None
     checker.train(list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), groups)
-    typer.echo(f"verdict model trained on {len(frame)} claims ({split}) in {time.perf_counter() - started:.1f} s; "
+    typer.echo(f"verdict model trained on {len(frame)} claims ({'+'.join(splits)}) in {time.perf_counter() - started:.1f} s; "
                f"saved to {checker.config.path('verifier_model')}")
 
 
