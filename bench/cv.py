@@ -27,8 +27,8 @@ from bench.retrieval import METHODS, evidence_ranks, method_results, scores  # n
 from pipeline.checker import FactChecker  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.posts import normalise_post  # noqa: E402
-from pipeline.report import (claim_only_predictions, classification_metrics, evaluate,  # noqa: E402
-                             expected_calibration_error, majority_label, read_labelled)
+from pipeline.report import (claim_only_predictions, evaluate, expected_calibration_error,  # noqa: E402
+                             majority_label, read_labelled, verdict_summary)
 
 
 def folds(groups: pd.Series, count: int, seed: int) -> list[np.ndarray]:
@@ -40,10 +40,8 @@ def folds(groups: pd.Series, count: int, seed: int) -> list[np.ndarray]:
     return [np.flatnonzero(assignment == number) for number in range(count)]
 
 
-def verdict_summary(rows: pd.DataFrame, column: str = "predicted") -> dict[str, float]:
-    metrics = classification_metrics(list(rows["label"]), list(rows[column]))
-    return {"accuracy": metrics["accuracy"], "macro-F1": metrics["macro_f1"],
-            "contradicted F1": metrics["per_class"]["contradicted"]["f1"]}
+def summary(rows: pd.DataFrame, column: str = "predicted") -> dict[str, float]:
+    return verdict_summary(rows["label"], rows[column])
 
 
 def run_repeat(checker: FactChecker, frame: pd.DataFrame, fold_count: int, seed: int, k: int) -> dict:
@@ -63,7 +61,7 @@ def run_repeat(checker: FactChecker, frame: pd.DataFrame, fold_count: int, seed:
             ranks[method] += evidence_ranks(method_results(checker, texts, k, method), with_evidence["evidence"])
     rows = pd.concat(held_rows)
     correct = (rows["label"] == rows["predicted"]).to_numpy()
-    model = verdict_summary(rows) | {"ECE": expected_calibration_error(rows["confidence"].to_numpy(float), correct)}
+    model = summary(rows) | {"ece": expected_calibration_error(rows["confidence"].to_numpy(float), correct)}
     return {"model": model, "rows": rows, "ranks": {method: scores(r) for method, r in ranks.items()}}
 
 
@@ -91,10 +89,11 @@ def main() -> None:
     repeats = [run_repeat(checker, frame, args.folds, seed, args.k) for seed in range(args.repeats)]
     print(f"{len(frame)} claims ({'+'.join(splits)}), {frame['group'].nunique()} evidence groups, {args.folds} folds, "
           f"{args.repeats} repeats, {time.perf_counter() - started:.0f} s\n")
-    verdicts = {"majority class": mean_and_spread([verdict_summary(r["rows"], "majority") for r in repeats]),
-                "claim-only baseline": mean_and_spread([verdict_summary(r["rows"], "claim_only") for r in repeats]),
+    verdicts = {"majority class": mean_and_spread([summary(r["rows"], "majority") for r in repeats]),
+                "claim-only baseline": mean_and_spread([summary(r["rows"], "claim_only") for r in repeats]),
                 "model": mean_and_spread([r["model"] for r in repeats])}
-    print(pd.DataFrame(verdicts).T.fillna("–").to_markdown())
+    headings = {"macro_f1": "macro-F1", "contradicted_f1": "contradicted F1", "ece": "ECE"}
+    print(pd.DataFrame(verdicts).T.fillna("–").rename(columns=headings).to_markdown())
     print()
     retrieval = {METHODS[method]: mean_and_spread([r["ranks"][method] for r in repeats]) for method in METHODS}
     print(pd.DataFrame(retrieval).T.to_markdown())

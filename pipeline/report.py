@@ -34,13 +34,13 @@ def read_labelled(path: Path, split: str | list[str] | None = None) -> pd.DataFr
         raise FactCheckError(f"{path}: unknown label value(s) {', '.join(repr(u) for u in unknown[:5])} "
                              f"(expected: {', '.join(LABELS)})")
     splits = [split] if isinstance(split, str) else list(split or [])
+    named = "+".join(splits)
     if splits:
-        named = "+".join(splits)
         if "split" not in frame.columns:
             raise FactCheckError(f"{path}: split {named} asked for but the file has no 'split' column")
         frame = frame[frame["split"].isin(splits)]
     if frame.empty:
-        raise FactCheckError(f"{path}: no labelled rows" + (f" in split {'+'.join(splits)}" if splits else ""))
+        raise FactCheckError(f"{path}: no labelled rows" + (f" in split {named}" if splits else ""))
     for column in ("evidence", "kind"):
         if column not in frame.columns:
             frame[column] = ""
@@ -118,8 +118,8 @@ def evaluate(checker, frame: pd.DataFrame, baseline_frame: pd.DataFrame | None =
 def baselines(checker, train: pd.DataFrame, rows: pd.DataFrame) -> dict:
     """Majority class and a claim-only model (cues in the claim, no evidence), both fit on ``train``."""
     majority = majority_label(train)
-    return {"majority": {"label": majority, **_summary(rows["label"], [majority] * len(rows))},
-            "claim_only": _summary(rows["label"], claim_only_predictions(train, rows))}
+    return {"majority": {"label": majority, **verdict_summary(rows["label"], [majority] * len(rows))},
+            "claim_only": verdict_summary(rows["label"], claim_only_predictions(train, rows))}
 
 
 def majority_label(train: pd.DataFrame) -> str:
@@ -138,7 +138,8 @@ def claim_only_predictions(train: pd.DataFrame, rows: pd.DataFrame) -> list[str]
     return list(LogisticRegression(max_iter=2000).fit(x_train, train["label"]).predict(x_eval))
 
 
-def _summary(gold, predicted) -> dict:
+def verdict_summary(gold, predicted) -> dict:
+    """Accuracy, macro-F1 and contradicted F1: the figures every baseline and table reports."""
     metrics = classification_metrics(list(gold), list(predicted))
     return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
             "contradicted_f1": metrics["per_class"]["contradicted"]["f1"]}
