@@ -47,14 +47,32 @@ def read_labelled(path: Path, split: str | list[str] | None = None) -> pd.DataFr
     return frame.reset_index(drop=True)
 
 
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+def calibration_bins(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> list[tuple[float, float, int]]:
+    """(mean confidence, accuracy, count) of each non-empty equal-width confidence bin; 0 joins the first."""
     edges = np.linspace(0.0, 1.0, bins + 1)
-    error = 0.0
+    found = []
     for low, high in zip(edges[:-1], edges[1:]):
         inside = (confidence > low) & (confidence <= high) if low > 0 else (confidence >= low) & (confidence <= high)
         if inside.any():
-            error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
-    return float(error)
+            found.append((float(confidence[inside].mean()), float(correct[inside].mean()), int(inside.sum())))
+    return found
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    total = max(1, len(confidence))
+    return float(sum(count / total * abs(accuracy - mean) for mean, accuracy, count in
+                     calibration_bins(confidence, correct, bins)))
+
+
+def ece_if_calibrated(confidence: np.ndarray, draws: int = 1000, seed: int = 0) -> dict[str, float]:
+    """The ECE a perfectly calibrated model would score with these confidences on this many claims
+    (each verdict right with probability equal to its confidence): small sets score well above 0
+    by chance alone, so a measured ECE is read against this. Mean and 90% range over ``draws``."""
+    rng = np.random.default_rng(seed)
+    scores = [expected_calibration_error(confidence, rng.random(len(confidence)) < confidence)
+              for _ in range(draws)]
+    low, high = np.quantile(scores, [0.05, 0.95])
+    return {"mean": float(np.mean(scores)), "p05": float(low), "p95": float(high)}
 
 
 def classification_metrics(gold: list[str], predicted: list[str]) -> dict:
@@ -98,7 +116,9 @@ def evaluate(checker, frame: pd.DataFrame, baseline_frame: pd.DataFrame | None =
     metrics = classification_metrics(gold, predicted)
     correct = (rows["label"] == rows["predicted"]).to_numpy()
     # A verdict's confidence is the probability of the label it gives.
-    metrics["ece"] = expected_calibration_error(rows["confidence"].to_numpy(dtype=float), correct)
+    confidence = rows["confidence"].to_numpy(dtype=float)
+    metrics["ece"] = expected_calibration_error(confidence, correct)
+    metrics["ece_if_calibrated"] = ece_if_calibrated(confidence)
     with_evidence = rows[rows["evidence_rank"] >= 0]
     ranks = list(with_evidence["evidence_rank"])
     if ranks:
@@ -192,17 +212,11 @@ def _charts(evaluation: Evaluation) -> dict[str, str]:
 
     confidence = rows["confidence"].to_numpy(dtype=float)
     correct = (rows["label"] == rows["predicted"]).to_numpy(dtype=float)
-    edges = np.linspace(0, 1, 11)
-    centres, accuracy, counts = [], [], []
-    for low, high in zip(edges[:-1], edges[1:]):
-        inside = (confidence > low) & (confidence <= high)
-        if inside.any():
-            centres.append(confidence[inside].mean())
-            accuracy.append(correct[inside].mean())
-            counts.append(int(inside.sum()))
+    centres, accuracy, counts = zip(*calibration_bins(confidence, correct)) if len(rows) else ((), (), ())
     fig, ax = plt.subplots(figsize=(4.6, 3.8))
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect kalibratie")
-    ax.plot(centres, accuracy, marker="o", label=f"model (ECE {metrics['ece']:.3f})")
+    ax.plot(centres, accuracy, marker="o", label=f"model (ECE {metrics['ece']:.3f}; perfect gekalibreerd bij "
+                                                 f"n={len(rows)}: {metrics['ece_if_calibrated']['mean']:.3f})")
     for x, y, n in zip(centres, accuracy, counts):
         ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
     ax.set_xlabel("gemiddelde zekerheid")

@@ -193,8 +193,11 @@ def test_evaluate_writes_metrics_and_an_escaped_report(tmp_path):
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     for key in ("accuracy", "macro_f1", "per_class", "confusion_matrix", "evidence_recall@1", "evidence_recall@3",
-                "evidence_recall@5", "evidence_mrr", "strict_accuracy", "ece", "accuracy_per_kind", "baselines"):
+                "evidence_recall@5", "evidence_mrr", "strict_accuracy", "ece", "ece_if_calibrated",
+                "accuracy_per_kind", "baselines"):
         assert key in metrics
+    reference = metrics["ece_if_calibrated"]
+    assert 0 <= reference["p05"] <= reference["mean"] <= reference["p95"] <= 1
     report = (tmp_path / "eval" / "report.html").read_text()
     assert "<script>alert(1)</script>" not in report
     assert report.count("data:image/png;base64,") == 3

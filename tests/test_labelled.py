@@ -57,3 +57,22 @@ def test_training_reads_the_configured_splits_and_never_the_test_split(config, c
     both = read_labelled(path, ["train", "dev"])
     assert set(both["split"]) == {"train", "dev"} and len(both) == len(read_labelled(path, "train")) + len(
         read_labelled(path, "dev"))
+
+
+def test_ece_reference_shows_what_chance_alone_costs_a_calibrated_model():
+    import numpy as np
+
+    from pipeline.report import calibration_bins, ece_if_calibrated, expected_calibration_error
+
+    confidence = np.linspace(0.4, 0.99, 128)
+    right = np.random.default_rng(1).random(128) < confidence
+    bins = calibration_bins(confidence, right)
+    assert sum(count for _, _, count in bins) == 128
+    assert expected_calibration_error(confidence, right) == pytest.approx(
+        sum(count / 128 * abs(accuracy - mean) for mean, accuracy, count in bins))
+    small, large = ece_if_calibrated(confidence), ece_if_calibrated(np.repeat(confidence, 40))
+    # On 128 claims a perfectly calibrated model still scores an ECE of several points; on 40 times as
+    # many the chance part shrinks, and a model that is always right with confidence 1 scores 0.
+    assert 0.03 < small["mean"] < 0.10 and small["p05"] < small["mean"] < small["p95"]
+    assert large["mean"] < small["mean"] / 3
+    assert ece_if_calibrated(np.ones(50))["mean"] == 0.0
