@@ -27,8 +27,8 @@ from bench.retrieval import METHODS, evidence_ranks, method_results, scores  # n
 from pipeline.checker import FactChecker  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.posts import normalise_post  # noqa: E402
-from pipeline.report import (claim_only_predictions, evaluate, expected_calibration_error,  # noqa: E402
-                             majority_label, read_labelled, verdict_summary)
+from pipeline.report import (claim_only_predictions, ece_if_calibrated, evaluate,  # noqa: E402
+                             expected_calibration_error, majority_label, read_labelled, verdict_summary)
 
 
 def folds(groups: pd.Series, count: int, seed: int) -> list[np.ndarray]:
@@ -61,7 +61,9 @@ def run_repeat(checker: FactChecker, frame: pd.DataFrame, fold_count: int, seed:
             ranks[method] += evidence_ranks(method_results(checker, texts, k, method), with_evidence["evidence"])
     rows = pd.concat(held_rows)
     correct = (rows["label"] == rows["predicted"]).to_numpy()
-    model = summary(rows) | {"ece": expected_calibration_error(rows["confidence"].to_numpy(float), correct)}
+    confidence = rows["confidence"].to_numpy(float)
+    model = summary(rows) | {"ece": expected_calibration_error(confidence, correct),
+                             "ece_if_calibrated": ece_if_calibrated(confidence)["mean"]}
     return {"model": model, "rows": rows, "ranks": {method: scores(r) for method, r in ranks.items()}}
 
 
@@ -92,7 +94,8 @@ def main() -> None:
     verdicts = {"majority class": mean_and_spread([summary(r["rows"], "majority") for r in repeats]),
                 "claim-only baseline": mean_and_spread([summary(r["rows"], "claim_only") for r in repeats]),
                 "model": mean_and_spread([r["model"] for r in repeats])}
-    headings = {"macro_f1": "macro-F1", "contradicted_f1": "contradicted F1", "ece": "ECE"}
+    headings = {"macro_f1": "macro-F1", "contradicted_f1": "contradicted F1", "ece": "ECE",
+                "ece_if_calibrated": "ECE of a calibrated model by chance"}
     print(pd.DataFrame(verdicts).T.fillna("–").rename(columns=headings).to_markdown())
     print()
     retrieval = {METHODS[method]: mean_and_spread([r["ranks"][method] for r in repeats]) for method in METHODS}
