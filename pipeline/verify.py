@@ -30,6 +30,13 @@ _UNIVERSAL = re.compile(r"\b(altijd|iedereen|nooit|alle|allemaal|elke|elk|nieman
 _LIMITING = re.compile(r"\b(niet\s+altijd|niet\s+iedereen|niet\s+voor\s+iedereen|sommige|soms|zelden|"
                        r"meestal|vaak|bij\s+een\s+deel|de\s+helft|bijna|niet\s+geschikt|uitzonderingen|"
                        r"in\s+extreme\s+gevallen|wel\s+gevallen|kan|kunnen)\b", re.IGNORECASE)
+_NEGATED_BEFORE = re.compile(r"\b(niet|geen)\s+(voor\s+)?$", re.IGNORECASE)
+
+
+def _universal_words(text: str) -> frozenset[str]:
+    """The universal words a text asserts: "altijd" counts, "niet altijd" does not."""
+    return frozenset(match.group(0).lower() for match in _UNIVERSAL.finditer(text)
+                     if not _NEGATED_BEFORE.search(text[max(0, match.start() - 12):match.start()]))
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class Comparison:
     negation_cue: str = ""
     trend_conflict: bool = False    # the claim says it rose (fell); the passage's words or figures say otherwise
     trend_agrees: bool = False
+    universal_stated: bool = False  # the passage asserts the claim's own universal word ("altijd" in both)
 
 
 def _cue(tokens: set[str], cues: frozenset[str]) -> str:
@@ -123,6 +131,7 @@ class _Profile:
     negated: bool
     rejects: bool
     universal: bool
+    universal_words: frozenset[str]
     limits: bool
     hedged: bool
     stated_trend: int               # +1 rising, -1 falling, 0 none: from the words
@@ -139,7 +148,8 @@ def _profile(text: str) -> _Profile:
     raw = word_tokens(text)
     tokens = frozenset({fold(t) for t in raw} | set(raw))
     return _Profile(fold(text), tokens, {stem(t): t for t in raw}, cached_quantities(text), bool(tokens & NEGATIONS),
-                    bool(_NO_EVIDENCE.search(text)), bool(_UNIVERSAL.search(text)), bool(_LIMITING.search(text)),
+                    bool(_NO_EVIDENCE.search(text)), bool(_UNIVERSAL.search(text)), _universal_words(text),
+                    bool(_LIMITING.search(text)),
                     bool(tokens & HEDGES), stated_trend(text), figure_trend(text))
 
 
@@ -163,6 +173,7 @@ def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
         negation_cue=_cue(set(theirs.tokens), NEGATIONS) or _cue(set(mine.tokens), NEGATIONS),
         trend_conflict=bool(mine.stated_trend and passage_trend and passage_trend != mine.stated_trend),
         trend_agrees=bool(mine.stated_trend and passage_trend == mine.stated_trend),
+        universal_stated=bool(mine.universal_words & theirs.universal_words),
     )
 
 
@@ -217,8 +228,11 @@ def assess(result: RetrievalResult, index: Index, embedding_pairs: bool) -> Asse
         "bare_number_conflict_only": float(bool(comp.bare_number_conflicts) and comp.numbers_matched == 0),
         "antonym_conflicts": float(min(len(comp.antonym_conflicts), 3)),
         "order_swaps": float(min(len(comp.order_swaps), 2)),
-        "universal_vs_limit": float(comp.claim_universal and (comp.passage_limits or comp.passage_negated)),
-        "claim_universal_passage_negated": float(comp.claim_universal and comp.passage_negated),
+        # A limit in a passage that asserts the claim's own universal word ("altijd") does not restrict it.
+        "universal_vs_limit": float(comp.claim_universal and (comp.passage_limits or comp.passage_negated)
+                                    and not comp.universal_stated),
+        "claim_universal_passage_negated": float(comp.claim_universal and comp.passage_negated
+                                                 and not comp.universal_stated),
         "hedge_mismatch": float(comp.claim_hedged != comp.passage_hedged),
         "trend_conflict": float(comp.trend_conflict),
         "trend_agrees": float(comp.trend_agrees),
@@ -274,7 +288,7 @@ def explain(label: str, assessment: Assessment) -> str:
             return f"tegengestelde bewoording: bewering '{mine}', bron '{theirs}' ('{quote}')"
         if comp.passage_rejects or comp.passage_negated:
             return f"bron ontkent: '{quote}'"
-        if comp.claim_universal and comp.passage_limits:
+        if comp.claim_universal and comp.passage_limits and not comp.universal_stated:
             return f"bron beperkt de bewering (niet altijd/niet iedereen): '{quote}'"
         return f"bron zegt iets anders: '{quote}'"
     return f"bron bevestigt: '{quote}'"

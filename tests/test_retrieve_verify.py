@@ -121,6 +121,19 @@ def test_comparison_finds_number_negation_and_antonym_mismatches():
     assert rejects.passage_rejects and rejects.passage_negated and not rejects.claim_negated
 
 
+@pytest.mark.parametrize("claim, passage, stated", [
+    # the passage asserts the same "altijd"; its "meestal" is about something else
+    ("Bij de behandeling met esketamine is er altijd een arts of verpleegkundige.",
+     "Bij de behandeling is altijd een arts of verpleegkundige aanwezig en is daarom meestal in het ziekenhuis.", True),
+    # "niet altijd" and "niet voor iedereen" limit the claim's universal word rather than assert it
+    ("Ketamine werkt altijd bij depressie.", "Ketamine werkt niet altijd bij depressie.", False),
+    ("Ketamine helpt iedereen met depressie.", "Ketamine is niet voor iedereen geschikt.", False),
+])
+def test_a_limit_only_counts_against_a_universal_claim_the_passage_does_not_assert(claim, passage, stated):
+    comparison = compare(claim, passage, LexicalAnalyzer())
+    assert comparison.claim_universal and comparison.universal_stated is stated
+
+
 @pytest.mark.parametrize("claim, passage, conflict", [
     # a trend in words against one in figures, year by year or "van ... naar ..."
     ("Het aandeel ketaminemonsters bij DIMS daalde tussen 2016 en 2019.",
