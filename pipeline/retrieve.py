@@ -55,15 +55,17 @@ def rerank_features(result: RetrievalResult, hits: list[Hit], index: Index) -> n
     claim_terms = analyzer.term_set(claim)
     claim_bigrams = _stem_bigrams(claim)
     claim_numbers = cached_quantities(claim)
-    sentence_dense = index.sentence_embeddings @ result.claim_vector
+    neighbours = [index.neighbours(hit.row) for hit in hits]
+    # Only the candidates and their neighbours are compared in meaning, not the whole corpus.
+    needed = sorted({hit.row for hit in hits} | {row for pair in neighbours for row in pair if row is not None})
+    sentence_dense = dict(zip(needed, (index.sentence_embeddings[needed] @ result.claim_vector).tolist()))
     top_lexical = max((hit.lexical_score for hit in hits), default=0.0) or 1.0
     rows = []
-    for rank, hit in enumerate(hits, 1):
+    for rank, (hit, (before, after)) in enumerate(zip(hits, neighbours), 1):
         terms = analyzer.term_set(hit.passage.text)
         shared = claim_terms & terms
         numbers = cached_quantities(hit.passage.text)
         matched = sum(any(q.comparable(p) and q.agrees(p) for p in numbers) for q in claim_numbers)
-        before, after = index.neighbours(hit.row)
         with_neighbour = [index.weighted_coverage(claim_terms, terms | analyzer.term_set(index.passages[row].text))
                           if row is not None else 0.0 for row in (before, after)]
         rows.append([1 / rank, hit.dense_score, 1 / hit.dense_rank if hit.dense_rank else 0.0,

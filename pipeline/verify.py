@@ -62,6 +62,12 @@ class Comparison:
     trend_agrees: bool = False
     universal_stated: bool = False  # the passage asserts the claim's own universal word ("altijd" in both)
 
+    @property
+    def universal_open(self) -> bool:
+        """The claim says "altijd"/"iedereen" and the passage does not assert that same word, so a limit or
+        negation in the passage restricts the claim."""
+        return self.claim_universal and not self.universal_stated
+
 
 def _cue(tokens: set[str], cues: frozenset[str]) -> str:
     return next((token for token in sorted(tokens) if token in cues), "")
@@ -228,11 +234,8 @@ def assess(result: RetrievalResult, index: Index, embedding_pairs: bool) -> Asse
         "bare_number_conflict_only": float(bool(comp.bare_number_conflicts) and comp.numbers_matched == 0),
         "antonym_conflicts": float(min(len(comp.antonym_conflicts), 3)),
         "order_swaps": float(min(len(comp.order_swaps), 2)),
-        # A limit in a passage that asserts the claim's own universal word ("altijd") does not restrict it.
-        "universal_vs_limit": float(comp.claim_universal and (comp.passage_limits or comp.passage_negated)
-                                    and not comp.universal_stated),
-        "claim_universal_passage_negated": float(comp.claim_universal and comp.passage_negated
-                                                 and not comp.universal_stated),
+        "universal_vs_limit": float(comp.universal_open and (comp.passage_limits or comp.passage_negated)),
+        "claim_universal_passage_negated": float(comp.universal_open and comp.passage_negated),
         "hedge_mismatch": float(comp.claim_hedged != comp.passage_hedged),
         "trend_conflict": float(comp.trend_conflict),
         "trend_agrees": float(comp.trend_agrees),
@@ -288,7 +291,7 @@ def explain(label: str, assessment: Assessment) -> str:
             return f"tegengestelde bewoording: bewering '{mine}', bron '{theirs}' ('{quote}')"
         if comp.passage_rejects or comp.passage_negated:
             return f"bron ontkent: '{quote}'"
-        if comp.claim_universal and comp.passage_limits and not comp.universal_stated:
+        if comp.universal_open and comp.passage_limits:
             return f"bron beperkt de bewering (niet altijd/niet iedereen): '{quote}'"
         return f"bron zegt iets anders: '{quote}'"
     return f"bron bevestigt: '{quote}'"
