@@ -169,10 +169,11 @@ def stem(token: str) -> str:
 
 # Trends: the direction a claim states in words ("daalde", "nam toe") against the one a passage
 # states in words or in figures ("in 2016 2,7%, in 2019 4,2%"; "van 5% naar 11%").
-_RISING = frozenset({"steeg", "stegen", "stijgt", "gestegen", "stijging", "toegenomen", "toename", "groeide",
-                     "gegroeid", "verdubbeld", "verdubbelde", "verdubbelt"})
-_FALLING = frozenset({"daalde", "daalden", "daalt", "gedaald", "daling", "afgenomen", "afname", "verminderde",
-                      "halveerde", "gehalveerd"})
+_RISING = frozenset({"steeg", "stegen", "stijgt", "stijgen", "stijgende", "gestegen", "stijging", "toegenomen",
+                     "toename", "toenemend", "toenemende", "groeit", "groeien", "groeide", "gegroeid", "verdubbeld",
+                     "verdubbelde", "verdubbelt"})
+_FALLING = frozenset({"daalde", "daalden", "daalt", "dalen", "dalende", "gedaald", "daling", "afgenomen", "afname",
+                      "afnemend", "afnemende", "krimpt", "krimpen", "verminderde", "halveerde", "gehalveerd"})
 _PHRASAL_TREND = re.compile(r"\b(?:nam|namen|neemt|nemen)\b[^,.;]{0,80}?\b(?P<particle>toe|af)\b")
 _YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d{2}(?![\d,.%])")
 _PERCENT = re.compile(r"(?<![\d,.])(\d+(?:,\d+)?)\s?%")
@@ -299,6 +300,9 @@ _QUANTITY = re.compile(
 _SHARE = re.compile(rf"(?<![\w])(?P<part>{_NUM})\s+op\s+de\s+(?P<whole>{_NUM})\b"
                     r"|\b(?:de|een)\s+(?P<word>helft|derde|kwart|tiende)\b", re.IGNORECASE)
 _SHARE_WORDS = {"helft": 50.0, "derde": 100 / 3, "kwart": 25.0, "tiende": 10.0}
+# "de jaren 60", "jaren '90", "de jaren negentig": a decade, named by its two digits.
+_TENS = ("twintig", "dertig", "veertig", "vijftig", "zestig", "zeventig", "tachtig", "negentig")
+_DECADE = re.compile(rf"\bjaren\s+['’]?(?P<n>[1-9]0|{'|'.join(_TENS)})\b", re.IGNORECASE)
 _TIMES = re.compile(rf"(?<![\w])(?P<n>{_NUMBER_WORDS}|\d+)maal\b", re.IGNORECASE)
 
 
@@ -310,7 +314,7 @@ def cached_quantities(text: str) -> tuple[Quantity, ...]:
 
 def extract_quantities(text: str) -> list[Quantity]:
     """Numbers with their unit, ranges included: "twee tot drie uur" -> 2-3 h; "0,5 mg/kg";
-    shares ("twee op de vijf" -> 40 %) and multiples ("tweemaal" -> 2 x)."""
+    shares ("twee op de vijf" -> 40 %), multiples ("tweemaal" -> 2 x) and decades ("jaren negentig" -> 90)."""
     found, taken = [], []
     for match in _SHARE.finditer(text):
         if match.group("word"):
@@ -321,6 +325,10 @@ def extract_quantities(text: str) -> list[Quantity]:
                 continue
             value = 100.0 * part / whole
         found.append(Quantity(value, value, "%", match.group(0), True))
+        taken.append(match.span())
+    for match in _DECADE.finditer(text):
+        value = _to_number(match.group("n"))
+        found.append(Quantity(value, value, "decade", match.group(0)))
         taken.append(match.span())
     for match in _TIMES.finditer(text):
         value = _to_number(match.group("n"))

@@ -187,7 +187,7 @@ RELATION_FEATURES = (
     "dense_primary", "sentence_dense_primary", "dense_margin", "lexical_top_is_primary", "coverage",
     "passage_coverage", "coverage_x_dense", "claim_negated", "passage_negated", "negation_mismatch", "passage_rejects",
     "rejects_unnegated_claim", "numbers_matched", "number_conflicts", "number_conflict_only",
-    "bare_number_conflict_only", "antonym_conflicts", "order_swaps", "universal_vs_limit",
+    "bare_number_conflict_only", "bare_number_conflicts", "antonym_conflicts", "order_swaps", "universal_vs_limit",
     "claim_universal_passage_negated", "hedge_mismatch", "runner_up_conflict", "trend_conflict",
     "trend_agrees", "weighted_coverage", "rarest_missing",
 )
@@ -232,6 +232,7 @@ def assess(result: RetrievalResult, index: Index, embedding_pairs: bool) -> Asse
         "number_conflicts": float(min(len(comp.number_conflicts), 3)),
         "number_conflict_only": float(bool(comp.number_conflicts) and comp.numbers_matched == 0),
         "bare_number_conflict_only": float(bool(comp.bare_number_conflicts) and comp.numbers_matched == 0),
+        "bare_number_conflicts": float(min(len(comp.bare_number_conflicts), 3)),
         "antonym_conflicts": float(min(len(comp.antonym_conflicts), 3)),
         "order_swaps": float(min(len(comp.order_swaps), 2)),
         "universal_vs_limit": float(comp.universal_open and (comp.passage_limits or comp.passage_negated)),

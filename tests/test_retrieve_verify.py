@@ -73,6 +73,8 @@ def test_bm25_terms_keep_negations_numbers_and_units():
     ("86 procent", 86, 86, "%"),
     ("twee op de vijf patiënten", 40, 40, "%"),
     ("3.541 incidenten", 3541, 3541, ""),
+    ("in de jaren negentig", 90, 90, "decade"),
+    ("In de jaren '60 van de vorige eeuw", 60, 60, "decade"),
 ])
 def test_dutch_quantities_are_normalised(text, low, high, unit):
     quantity = extract_quantities(text)[0]
@@ -85,6 +87,8 @@ def test_dutch_quantities_are_normalised(text, low, high, unit):
     ("een tot 40 keer", "een tot 4 keer", False),   # ranges must share both ends
     ("twee tot drie dagen", "2-3 uur", False),
     ("bijna 70%", "67%", True),
+    ("de jaren zestig", "de jaren 60", True),
+    ("de jaren negentig", "de jaren 60", False),
 ])
 def test_quantities_agree_only_on_the_same_value_or_range(claim, passage, agrees):
     assert extract_quantities(claim)[0].agrees(extract_quantities(passage)[0]) is agrees
@@ -108,6 +112,9 @@ def test_comparison_finds_number_negation_and_antonym_mismatches():
     bare = compare("In Australië werden 660 sterfgevallen geregistreerd.",
                    "Darke rapporteert 66 geregistreerde sterfgevallen in Australië (49).", analyzer)
     assert bare.bare_number_conflicts == (("660", "66"),) and not bare.number_conflicts
+    decade = compare("Ketamine werd pas in de jaren negentig ontwikkeld.",
+                     "In de jaren 60 van de vorige eeuw werd ci-581 ontwikkeld, dat later ketamine zou heten.", analyzer)
+    assert decade.number_conflicts == (("jaren negentig", "jaren 60"),)
     signed = compare("R-ketamine verdooft drie tot vier keer sterker dan S-ketamine.",
                      "Het verdovende effect van S(+)-ketamine is drie tot vier keer sterker dan dat van R(-)-ketamine.",
                      analyzer)
@@ -143,6 +150,9 @@ def test_a_limit_only_counts_against_a_universal_claim_the_passage_does_not_asse
      "Tussen 2015 en 2019 nam de bijdrage van ketamine op het totaal van drugsincidenten toe van 5% naar 11% .", True),
     ("Onder 25- tot 29-jarigen steeg het ketaminegebruik tussen 2016 en 2020.",
      "Zo lag het gebruik voor 25-29 jarigen in 2016 nog op 2,1%, in 2020 is dat 5,1%.", False),
+    # a separable verb ("neemt ... af") against a present tense ("groeit")
+    ("De populariteit van ketamine als partydrug neemt de laatste jaren af.",
+     "Met name de laatste jaren groeit de populariteit als partydrug.", True),
 ])
 def test_comparison_reads_trends_from_words_and_figures(claim, passage, conflict):
     comparison = compare(claim, passage, LexicalAnalyzer())
