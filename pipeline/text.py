@@ -102,10 +102,12 @@ QUANTIFIERS = frozenset({"altijd", "iedereen", "nooit", "alle", "allemaal", "elk
                          "uitsluitend", "meeste", "sommige", "soms", "vaak", "zelden"})
 # Polarity pairs: a claim using one side against a passage using the other is a mismatch cue.
 ANTONYMS = (
-    ({"verhoogt", "verhoogd", "verhoogde", "hoger", "hoge", "meer", "omhoog", "groter", "grote", "sneller",
-      "snel", "langer", "lang"},
-     {"verlaagt", "verlaagd", "verlaagde", "lager", "lage", "minder", "omlaag", "kleiner", "kleine",
-      "langzamer", "langzaam", "korter", "kort"}),
+    # One pair per dimension: "snel afgebroken" agrees with "korte halfwaardetijd".
+    ({"verhoogt", "verhoogd", "verhoogde", "hoger", "hoge", "meer", "omhoog"},
+     {"verlaagt", "verlaagd", "verlaagde", "lager", "lage", "minder", "omlaag"}),
+    ({"groter", "grote"}, {"kleiner", "kleine"}),
+    ({"sneller", "snel"}, {"langzamer", "langzaam"}),
+    ({"langer", "lang"}, {"korter", "kort"}),
     ({"veilig", "veilige", "onschadelijk", "onschuldig", "ongevaarlijk", "gezond"},
      {"onveilig", "gevaarlijk", "risico", "risico's", "risico’s", "schadelijk", "riskant", "dodelijk"}),
     ({"effectief", "effectieve", "werkt", "werkzaam", "helpt", "geneest", "bewezen", "aangetoond"},
@@ -296,6 +298,7 @@ _QUANTITY = re.compile(
     rf"(?<![\w,.\-])(?P<low>{_NUM})(?:\s*(?:-|–|tot|à|a)\s*(?P<high>{_NUM}))?"
     rf"(?:\s*(?P<unit>{_UNIT})(?![\w]))?",
     re.IGNORECASE)
+_BETWEEN = re.compile(rf"\btussen\s+(?P<low>{_NUM})\s+en\s+(?P<high>{_NUM})\b", re.IGNORECASE)
 # "twee op de vijf", "een op de zes", "de helft", "een derde": shares, compared as percentages.
 _SHARE = re.compile(rf"(?<![\w])(?P<part>{_NUM})\s+op\s+de\s+(?P<whole>{_NUM})\b"
                     r"|\b(?:de|een)\s+(?P<word>helft|derde|kwart|tiende)\b", re.IGNORECASE)
@@ -313,8 +316,10 @@ def cached_quantities(text: str) -> tuple[Quantity, ...]:
 
 
 def extract_quantities(text: str) -> list[Quantity]:
-    """Numbers with their unit, ranges included: "twee tot drie uur" -> 2-3 h; "0,5 mg/kg";
-    shares ("twee op de vijf" -> 40 %), multiples ("tweemaal" -> 2 x) and decades ("jaren negentig" -> 90)."""
+    """Numbers with their unit, ranges included: "twee tot drie uur" and "tussen 2 en 3 uur" -> 2-3 h;
+    "0,5 mg/kg"; shares ("twee op de vijf" -> 40 %), multiples ("tweemaal" -> 2 x) and decades
+    ("jaren negentig" -> 90)."""
+    text = _BETWEEN.sub(r"\g<low> tot \g<high>", text)
     found, taken = [], []
     for match in _SHARE.finditer(text):
         if match.group("word"):
@@ -347,8 +352,8 @@ def extract_quantities(text: str) -> list[Quantity]:
         word_only = not any(ch.isdigit() for ch in match.group(0))
         if word_only and not unit:
             continue  # "een" alone is an article, not a number
-        if not unit and 1900 <= low <= 2100 and low == high and low == int(low):
-            unit = "year"
+        if not unit and all(1900 <= value <= 2100 and value == int(value) for value in (low, high)):
+            unit = "year"  # "2019", "2000-2019", "tussen 2015 en 2019"
         approximate = bool(_APPROXIMATE.search(text[:match.start()]))
         found.append(Quantity(min(low, high), max(low, high), unit, match.group(0).strip(), approximate))
     return found

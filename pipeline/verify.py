@@ -148,10 +148,14 @@ class _Profile:
 _OPTICAL_SIGN = re.compile(r"\((?:\+|-|−)\)(?=-)")
 
 
+# "niet meer" is "no longer", not "more".
+_NO_LONGER = re.compile(r"\b(niet|nooit|geen)\s+meer\b", re.IGNORECASE)
+
+
 @lru_cache(maxsize=8192)
 def _profile(text: str) -> _Profile:
     text = _OPTICAL_SIGN.sub("", text)
-    raw = word_tokens(text)
+    raw = word_tokens(_NO_LONGER.sub(r"\1", text))
     tokens = frozenset({fold(t) for t in raw} | set(raw))
     return _Profile(fold(text), tokens, {stem(t): t for t in raw}, cached_quantities(text), bool(tokens & NEGATIONS),
                     bool(_NO_EVIDENCE.search(text)), bool(_UNIVERSAL.search(text)), _universal_words(text),

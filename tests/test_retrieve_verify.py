@@ -73,6 +73,8 @@ def test_bm25_terms_keep_negations_numbers_and_units():
     ("86 procent", 86, 86, "%"),
     ("twee op de vijf patiënten", 40, 40, "%"),
     ("3.541 incidenten", 3541, 3541, ""),
+    ("tussen 60 en 250 mg", 60, 250, "mg"),
+    ("tussen 2015 en 2019", 2015, 2019, "year"),
     ("in de jaren negentig", 90, 90, "decade"),
     ("In de jaren '60 van de vorige eeuw", 60, 60, "decade"),
 ])
@@ -88,6 +90,8 @@ def test_dutch_quantities_are_normalised(text, low, high, unit):
     ("twee tot drie dagen", "2-3 uur", False),
     ("bijna 70%", "67%", True),
     ("de jaren zestig", "de jaren 60", True),
+    ("tussen 60 en 250 mg", "60-250 mg", True),
+    ("in 2019", "tussen 2015 en 2019", True),
     ("de jaren negentig", "de jaren 60", False),
 ])
 def test_quantities_agree_only_on_the_same_value_or_range(claim, passage, agrees):
@@ -123,6 +127,13 @@ def test_comparison_finds_number_negation_and_antonym_mismatches():
     cost = compare("Orale toediening is duurder en invasiever dan een infuus.",
                    "Orale toediening is aanzienlijk minder invasief en in uitvoering goedkoper.", analyzer)
     assert cost.antonym_conflicts == (("duurder", "goedkoper"),)
+    # one dimension per antonym pair: fast breakdown and a short half-life say the same
+    consistent = compare("De halfwaardetijd is kort.", "Het middel wordt snel door het lichaam afgebroken.", analyzer)
+    assert not consistent.antonym_conflicts
+    # "niet meer" is "no longer", not "more"
+    no_longer = compare("De gebruikelijke dosis had minder effect.",
+                        "De gebruikelijke dosis gaf niet meer hetzelfde effect.", analyzer)
+    assert not no_longer.antonym_conflicts
     rejects = compare("Microdoseren geneest depressie.",
                       "Er is geen wetenschappelijk bewijs dat microdosering depressie kan genezen.", analyzer)
     assert rejects.passage_rejects and rejects.passage_negated and not rejects.claim_negated
