@@ -157,8 +157,10 @@ def _profile(text: str) -> _Profile:
     text = _OPTICAL_SIGN.sub("", text)
     raw = word_tokens(_NO_LONGER.sub(r"\1", text))
     tokens = frozenset({fold(t) for t in raw} | set(raw))
-    return _Profile(fold(text), tokens, {stem(t): t for t in raw}, cached_quantities(text), bool(tokens & NEGATIONS),
-                    bool(_NO_EVIDENCE.search(text)), bool(_UNIVERSAL.search(text)), _universal_words(text),
+    rejects, universal_words = bool(_NO_EVIDENCE.search(text)), _universal_words(text)
+    # "onduidelijk", "mythe" and "geen bewijs" deny as "niet" does; "niet altijd" asserts no universal.
+    return _Profile(fold(text), tokens, {stem(t): t for t in raw}, cached_quantities(text),
+                    bool(tokens & NEGATIONS) or rejects, rejects, bool(universal_words), universal_words,
                     bool(_LIMITING.search(text)),
                     bool(tokens & HEDGES), stated_trend(text), figure_trend(text))
 

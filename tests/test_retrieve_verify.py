@@ -134,6 +134,15 @@ def test_comparison_finds_number_negation_and_antonym_mismatches():
     no_longer = compare("De gebruikelijke dosis had minder effect.",
                         "De gebruikelijke dosis gaf niet meer hetzelfde effect.", analyzer)
     assert not no_longer.antonym_conflicts
+    # a claim that itself calls something unclear agrees with a passage saying it is "niet helder"
+    unclear = compare("Het is nog onduidelijk waarom ketamine pijn verlicht.",
+                      "Ook is nog steeds niet helder waarom ketamine pijn kan verlichten.", analyzer)
+    assert unclear.claim_negated and unclear.passage_negated
+    # "lang niet altijd" asserts no universal, so a passage's "niet altijd" does not limit it
+    not_always = compare("Ketamineklinieken werken lang niet altijd wetenschappelijk.",
+                         "Er zijn ketamineklinieken die niet altijd volgens wetenschappelijke standaarden werken.",
+                         analyzer)
+    assert not not_always.claim_universal and not not_always.universal_open
     rejects = compare("Microdoseren geneest depressie.",
                       "Er is geen wetenschappelijk bewijs dat microdosering depressie kan genezen.", analyzer)
     assert rejects.passage_rejects and rejects.passage_negated and not rejects.claim_negated
