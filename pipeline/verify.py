@@ -134,14 +134,17 @@ class _Profile:
     tokens: frozenset[str]
     stems: dict[str, str]           # stem -> the word as written
     quantities: tuple[Quantity, ...]
-    negated: bool
+    negated: bool                   # a negation word, or a denial ("onduidelijk", "geen bewijs", "mythe")
     rejects: bool
-    universal: bool
-    universal_words: frozenset[str]
+    universal_words: frozenset[str]  # asserted ones: "niet altijd" asserts none
     limits: bool
     hedged: bool
     stated_trend: int               # +1 rising, -1 falling, 0 none: from the words
     figure_trend: int               # the same from shares at two moments
+
+    @property
+    def universal(self) -> bool:
+        return bool(self.universal_words)
 
 
 # "S(+)-ketamine" is "S-ketamine": the optical sign would split the name into two tokens.
@@ -157,10 +160,10 @@ def _profile(text: str) -> _Profile:
     text = _OPTICAL_SIGN.sub("", text)
     raw = word_tokens(_NO_LONGER.sub(r"\1", text))
     tokens = frozenset({fold(t) for t in raw} | set(raw))
-    rejects, universal_words = bool(_NO_EVIDENCE.search(text)), _universal_words(text)
-    # "onduidelijk", "mythe" and "geen bewijs" deny as "niet" does; "niet altijd" asserts no universal.
+    rejects = bool(_NO_EVIDENCE.search(text))
+    # "onduidelijk", "mythe" and "geen bewijs" deny as "niet" does.
     return _Profile(fold(text), tokens, {stem(t): t for t in raw}, cached_quantities(text),
-                    bool(tokens & NEGATIONS) or rejects, rejects, bool(universal_words), universal_words,
+                    bool(tokens & NEGATIONS) or rejects, rejects, _universal_words(text),
                     bool(_LIMITING.search(text)),
                     bool(tokens & HEDGES), stated_trend(text), figure_trend(text))
 
