@@ -298,7 +298,8 @@ _QUANTITY = re.compile(
     rf"(?<![\w,.\-])(?P<low>{_NUM})(?:\s*(?:-|–|tot|à|a)\s*(?P<high>{_NUM}))?"
     rf"(?:\s*(?P<unit>{_UNIT})(?![\w]))?",
     re.IGNORECASE)
-_BETWEEN = re.compile(rf"\btussen\s+(?P<low>{_NUM})\s+en\s+(?P<high>{_NUM})\b", re.IGNORECASE)
+_BETWEEN = re.compile(rf"\btussen\s+(?P<low>{_NUM})\s+en\s+(?P<high>{_NUM})(?:\s*(?P<unit>{_UNIT})(?![\w]))?",
+                      re.IGNORECASE)
 # "twee op de vijf", "een op de zes", "de helft", "een derde": shares, compared as percentages.
 _SHARE = re.compile(rf"(?<![\w])(?P<part>{_NUM})\s+op\s+de\s+(?P<whole>{_NUM})\b"
                     r"|\b(?:de|een)\s+(?P<word>helft|derde|kwart|tiende)\b", re.IGNORECASE)
@@ -319,7 +320,6 @@ def extract_quantities(text: str) -> list[Quantity]:
     """Numbers with their unit, ranges included: "twee tot drie uur" and "tussen 2 en 3 uur" -> 2-3 h;
     "0,5 mg/kg"; shares ("twee op de vijf" -> 40 %), multiples ("tweemaal" -> 2 x) and decades
     ("jaren negentig" -> 90)."""
-    text = _BETWEEN.sub(r"\g<low> tot \g<high>", text)
     found, taken = [], []
     for match in _SHARE.finditer(text):
         if match.group("word"):
@@ -340,9 +340,12 @@ def extract_quantities(text: str) -> list[Quantity]:
         if value:
             found.append(Quantity(value, value, "x", match.group(0)))
             taken.append(match.span())
-    for match in _QUANTITY.finditer(text):
+    # "tussen 60 en 250 mg" first, so that its numbers are not read again one by one.
+    for match in [*_BETWEEN.finditer(text), *_QUANTITY.finditer(text)]:
         if any(start <= match.start() < end for start, end in taken):
             continue
+        if match.re is _BETWEEN:
+            taken.append(match.span())
         low = _to_number(match.group("low"))
         high = _to_number(match.group("high")) if match.group("high") else low
         if low is None or high is None:

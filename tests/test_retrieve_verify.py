@@ -74,6 +74,7 @@ def test_bm25_terms_keep_negations_numbers_and_units():
     ("twee op de vijf patiënten", 40, 40, "%"),
     ("3.541 incidenten", 3541, 3541, ""),
     ("tussen 60 en 250 mg", 60, 250, "mg"),
+    ("tussen twee en drie uur", 2, 3, "h"),
     ("tussen 2015 en 2019", 2015, 2019, "year"),
     ("in de jaren negentig", 90, 90, "decade"),
     ("In de jaren '60 van de vorige eeuw", 60, 60, "decade"),
@@ -116,6 +117,9 @@ def test_comparison_finds_number_negation_and_antonym_mismatches():
     bare = compare("In Australië werden 660 sterfgevallen geregistreerd.",
                    "Darke rapporteert 66 geregistreerde sterfgevallen in Australië (49).", analyzer)
     assert bare.bare_number_conflicts == (("660", "66"),) and not bare.number_conflicts
+    # a range keeps the claim's own words for the explanation
+    between = compare("De dosis om te snuiven ligt tussen 60 en 250 mg.", "De dosis om te snuiven is 6-25 mg.", analyzer)
+    assert between.number_conflicts == (("tussen 60 en 250 mg", "6-25 mg"),)
     decade = compare("Ketamine werd pas in de jaren negentig ontwikkeld.",
                      "In de jaren 60 van de vorige eeuw werd ci-581 ontwikkeld, dat later ketamine zou heten.", analyzer)
     assert decade.number_conflicts == (("jaren negentig", "jaren 60"),)
