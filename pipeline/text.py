@@ -294,12 +294,10 @@ _NUMBER_WORDS = "|".join(sorted((re.escape(w) for w in _WORD_NUMBERS if _WORD_NU
                                 key=len, reverse=True))
 _NUM = rf"(?:\d+(?:[.,]\d+)*|{_NUMBER_WORDS})"
 _UNIT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
-_QUANTITY = re.compile(
-    rf"(?<![\w,.\-])(?P<low>{_NUM})(?:\s*(?:-|–|tot|à|a)\s*(?P<high>{_NUM}))?"
-    rf"(?:\s*(?P<unit>{_UNIT})(?![\w]))?",
-    re.IGNORECASE)
-_BETWEEN = re.compile(rf"\btussen\s+(?P<low>{_NUM})\s+en\s+(?P<high>{_NUM})(?:\s*(?P<unit>{_UNIT})(?![\w]))?",
-                      re.IGNORECASE)
+_UNIT_AFTER = rf"(?:\s*(?P<unit>{_UNIT})(?![\w]))?"
+_QUANTITY = re.compile(rf"(?<![\w,.\-])(?P<low>{_NUM})(?:\s*(?:-|–|tot|à|a)\s*(?P<high>{_NUM}))?{_UNIT_AFTER}",
+                       re.IGNORECASE)
+_BETWEEN = re.compile(rf"\btussen\s+(?P<low>{_NUM})\s+en\s+(?P<high>{_NUM}){_UNIT_AFTER}", re.IGNORECASE)
 # "twee op de vijf", "een op de zes", "de helft", "een derde": shares, compared as percentages.
 _SHARE = re.compile(rf"(?<![\w])(?P<part>{_NUM})\s+op\s+de\s+(?P<whole>{_NUM})\b"
                     r"|\b(?:de|een)\s+(?P<word>helft|derde|kwart|tiende)\b", re.IGNORECASE)
