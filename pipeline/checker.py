@@ -116,14 +116,22 @@ class FactChecker:
                 "model": self.encoder.identity,
                 "rerank_features": list(RERANK_FEATURES), "verdict_features": list(RELATION_FEATURES)}
 
-    def load_classifier(self) -> None:
-        """Load the trained verdict model and the evidence reranker trained with it."""
-        classifier, feature_config, reranker = VerdictClassifier.load(self.config.path("verifier_model"))
-        if feature_config != self.current_feature_config():
-            raise FactCheckError("the trained verdict model does not match the current embedding model or "
-                                 "feature settings; run `factcheck train`")
+    def load_classifier(self, optional: bool = False) -> str | None:
+        """Load the trained verdict model and the evidence reranker trained with it. With ``optional``,
+        a missing or outdated model is not an error: the reason comes back, and retrieval keeps the
+        fused order instead of the reranked one."""
+        try:
+            classifier, feature_config, reranker = VerdictClassifier.load(self.config.path("verifier_model"))
+            if feature_config != self.current_feature_config():
+                raise FactCheckError("the trained verdict model does not match the current embedding model or "
+                                     "feature settings; run `factcheck train`")
+        except FactCheckError as exc:
+            if optional:
+                return str(exc)
+            raise
         self.classifier, self.feature_config = classifier, feature_config
         self.retriever.reranker = EvidenceReranker.from_model(reranker) if reranker is not None else None
+        return None
 
     # ------------------------------------------------------------------ retrieval
     def retrieve(self, claim: str, k: int | None = None) -> list[Evidence]:

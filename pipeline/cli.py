@@ -130,8 +130,11 @@ def train(config: Optional[Path] = ConfigOption,
 def retrieve(claim: str = typer.Argument(..., help="the claim to find evidence for"),
              k: int = typer.Option(5, "-k", help="number of passages"),
              config: Optional[Path] = ConfigOption):
-    """Show the passages that best match a claim, with scores and provenance."""
+    """Show the passages that best match a claim, ranked as `check` ranks them, with scores and provenance."""
     checker = _checker(config, require_model=False)
+    unranked_because = checker.load_classifier(optional=True)
+    if unranked_because:
+        typer.echo(f"note: fused order, not reranked ({unranked_because})", err=True)
     for rank, evidence in enumerate(checker.retrieve(claim, k), 1):
         typer.echo(f"{rank}. [{evidence.score:.4f} dense {evidence.dense_score:.3f} bm25 {evidence.lexical_score:.2f}] "
                    f"{evidence.source}\n   {evidence.text}")

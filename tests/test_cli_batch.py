@@ -57,6 +57,23 @@ def test_check_prints_verdict_and_json():
     assert data["verdict"] in ("supported", "contradicted", "unsupported") and data["evidence"]
 
 
+def test_retrieve_ranks_as_check_does(checker, config, tmp_path):
+    claim = "Zonder recept ketamine op zak hebben is in Nederland gewoon legaal hoor"
+    result = invoke("retrieve", claim, "-k", 3)
+    assert result.exit_code == 0, result.output
+    shown = [line.strip() for line in result.output.splitlines() if line.startswith("   ")]
+    assert checker.retriever.reranker is not None
+    assert shown == [evidence.text for evidence in checker.retrieve(claim, 3)]
+    # Without a trained model the fused order is shown, and a note says why.
+    missing = config.model_copy(update={"paths": config.paths.model_copy(
+        update={"verifier_model": tmp_path / "absent.skops"})})
+    bare = type(checker)(missing, encoder=checker.encoder, index=checker.index)
+    assert "no trained verdict model" in bare.load_classifier(optional=True)
+    assert bare.retriever.reranker is None
+    fused = [hit.passage.text for hit in checker.retriever.search(claim, 3, rerank=False).hits]
+    assert [evidence.text for evidence in bare.retrieve(claim, 3)] == fused
+
+
 def test_batch_keeps_columns_and_adds_results(tmp_path):
     source = write_csv(tmp_path / "in.csv", [["id", "post", "author"],
                                              ["1", "Ketamine verhoogt de bloeddruk.", "a"],
