@@ -46,7 +46,7 @@ def summary(rows: pd.DataFrame, column: str = "predicted") -> dict[str, float]:
 
 def run_repeat(checker: FactChecker, frame: pd.DataFrame, fold_count: int, seed: int, k: int) -> dict:
     """One partition into folds: pooled held-out verdicts, baselines and evidence ranks per method."""
-    held_rows, ranks = [], {method: [] for method in METHODS}
+    held_rows, ranks, kinds = [], {method: [] for method in METHODS}, []
     for held in folds(frame["group"], fold_count, seed):
         fit_on = frame.drop(index=held)
         checker.fit(list(fit_on["claim"]), list(fit_on["label"]), list(fit_on["evidence"]), list(fit_on["group"]))
@@ -57,6 +57,7 @@ def run_repeat(checker: FactChecker, frame: pd.DataFrame, fold_count: int, seed:
         held_rows.append(rows)
         with_evidence = held_frame[held_frame["evidence"] != ""]
         texts = [normalise_post(text) for text in with_evidence["claim"]]
+        kinds += list(with_evidence["kind"])
         for method in METHODS:
             ranks[method] += evidence_ranks(method_results(checker, texts, k, method), with_evidence["evidence"])
     rows = pd.concat(held_rows)
@@ -64,7 +65,12 @@ def run_repeat(checker: FactChecker, frame: pd.DataFrame, fold_count: int, seed:
     confidence = rows["confidence"].to_numpy(float)
     model = summary(rows) | {"ece": expected_calibration_error(confidence, correct),
                              "ece_if_calibrated": ece_if_calibrated(confidence)["mean"]}
-    return {"model": model, "rows": rows, "ranks": {method: scores(r) for method, r in ranks.items()}}
+    by_kind = pd.DataFrame({METHODS[method]: [0 < rank <= 3 for rank in r] for method, r in ranks.items()},
+                           index=kinds).groupby(level=0)
+    recall3_by_kind = by_kind.mean()
+    recall3_by_kind.insert(0, "claims", by_kind.size())
+    return {"model": model, "rows": rows, "ranks": {method: scores(r) for method, r in ranks.items()},
+            "recall3_by_kind": recall3_by_kind}
 
 
 def mean_and_spread(values: list[dict]) -> dict[str, str]:
@@ -80,7 +86,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--config", default=None)
     parser.add_argument("--splits", default="train,dev", help="labelled splits to cross-validate over (never test)")
-    parser.add_argument("--per-kind", action="store_true", help="also print accuracy per kind (first repeat)")
+    parser.add_argument("--per-kind", action="store_true",
+                        help="also print verdict accuracy (first repeat) and evidence recall@3 (all repeats) per kind")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -105,6 +112,9 @@ def main() -> None:
         correct = rows["label"] == rows["predicted"]
         print()
         print(correct.groupby(rows["kind"]).agg(["mean", "size"]).to_markdown(floatfmt=".2f"))
+        print("\nEvidence recall@3 per kind, mean over repeats:\n")
+        print(sum(r["recall3_by_kind"] for r in repeats).div(len(repeats))
+              .to_markdown(floatfmt=["", "g"] + [".3f"] * len(METHODS)))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Evidence retrieval benchmark: BM25-only, dense-only, hybrid and hybrid + trained rerank, in one run.
 
-    .venv/bin/python bench/retrieval.py [--split test] [--k 5]
+    .venv/bin/python bench/retrieval.py [--split test] [--k 5] [--per-kind] [--misses]
 
 A retrieved passage is a hit when it contains the claim's gold evidence quote, or one
 of its alternative quotes where the corpus states the fact twice (compared after folding
@@ -28,7 +28,7 @@ from pipeline.evidence import first_hit_rank, mean_reciprocal_rank, quotes, reca
 from pipeline.posts import normalise_post  # noqa: E402
 
 
-def run(split: str, k: int, config_path: str | None, show_misses: bool) -> None:
+def run(split: str, k: int, config_path: str | None, show_misses: bool, per_kind: bool = False) -> None:
     config = load_config(config_path)
     checker = FactChecker(config)
     checker.load_classifier()  # brings the trained reranker (fit on verdict.training_splits)
@@ -38,7 +38,7 @@ def run(split: str, k: int, config_path: str | None, show_misses: bool) -> None:
     texts = [normalise_post(text) for text in claims["claim"]]
     print(f"{len(texts)} claims with evidence (split: {split}); corpus: {len(checker.index.passages)} passages\n")
     checker.encoder.encode_queries(texts[:4])  # warm-up, so the first method is not charged for it
-    rows, first_quote_rows, misses = [], [], {}
+    rows, first_quote_rows, misses, recall3_by_kind = [], [], {}, {}
     for method, name in METHODS.items():
         started = time.perf_counter()
         results = method_results(checker, texts, k, method)
@@ -48,10 +48,16 @@ def run(split: str, k: int, config_path: str | None, show_misses: bool) -> None:
         misses[method] = [(t, q, r.hits[0].passage.text) for t, q, r, rank in
                           zip(claims["claim"], claims["evidence"], results, ranks) if rank != 1]
         rows.append({"method": name, **scores(ranks), "ms/query": per_query_ms})
+        recall3_by_kind[name] = pd.Series([0 < rank <= 3 for rank in ranks], index=claims["kind"]).groupby(level=0).mean()
         first_quote_rows.append({"method": name, **scores(first_ranks)})
     print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3f"))
     print("\nFirst quote only (alternative quotes not counted):\n")
     print(pd.DataFrame(first_quote_rows).to_markdown(index=False, floatfmt=".3f"))
+    if per_kind:
+        print("\nRecall@3 per kind of claim:\n")
+        table = pd.DataFrame(recall3_by_kind)
+        table.insert(0, "claims", claims["kind"].value_counts())
+        print(table.to_markdown(floatfmt=["", "g"] + [".3f"] * len(recall3_by_kind)))
     if show_misses:
         print("\nHybrid + rerank misses at rank 1:")
         for claim, quote, top in misses["rerank"]:
@@ -82,8 +88,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--config", default=None)
     parser.add_argument("--misses", action="store_true", help="list the claims whose evidence is not ranked first")
+    parser.add_argument("--per-kind", action="store_true", help="also print recall@3 per kind of claim")
     args = parser.parse_args()
-    run(args.split, args.k, args.config, args.misses)
+    run(args.split, args.k, args.config, args.misses, args.per_kind)
 
 
 if __name__ == "__main__":
