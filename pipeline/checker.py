@@ -15,7 +15,7 @@ import numpy as np
 from .config import Config, load_config
 from .errors import FactCheckError
 from .evidence import contains_quote
-from .posts import PostAnalysis, SkippedSentence, analyse_post, is_dutch
+from .posts import PostAnalysis, SkippedSentence, analyse_post, is_dutch, normalise_post
 from .retrieve import RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever, rerank_features
 from .text import load_dutch_lexicon
 from .verify import LABELS, RELATION_FEATURES, Assessment, VerdictClassifier, assess, explain
@@ -135,8 +135,15 @@ class FactChecker:
 
     # ------------------------------------------------------------------ retrieval
     def retrieve(self, claim: str, k: int | None = None) -> list[Evidence]:
-        """The passages best matching ``claim``, best first, with scores and provenance."""
-        return [self._evidence(hit) for hit in self.retriever.search(claim, k).hits]
+        """The passages best matching ``claim``, best first, with scores and provenance. The claim is
+        normalised as ``check`` normalises it (emojis, hashtags, URLs, slang such as "K"); a blank claim
+        matches nothing."""
+        if not isinstance(claim, str):
+            raise FactCheckError(f"a claim must be text, not {type(claim).__name__}")
+        text = normalise_post(claim)
+        if not text.strip():
+            return []
+        return [self._evidence(hit) for hit in self.retriever.search(text, k).hits]
 
     def _evidence(self, hit: Hit) -> Evidence:
         passage = hit.passage

@@ -135,7 +135,10 @@ def retrieve(claim: str = typer.Argument(..., help="the claim to find evidence f
     unranked_because = checker.load_classifier(optional=True)
     if unranked_because:
         typer.echo(f"note: fused order, not reranked ({unranked_because})", err=True)
-    for rank, evidence in enumerate(checker.retrieve(claim, k), 1):
+    found = checker.retrieve(claim, k)
+    if not found:
+        raise FactCheckError("the claim is empty: there is nothing to match")
+    for rank, evidence in enumerate(found, 1):
         typer.echo(f"{rank}. [{evidence.score:.4f} dense {evidence.dense_score:.3f} bm25 {evidence.lexical_score:.2f}] "
                    f"{evidence.source}\n   {evidence.text}")
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from .chunk import Passage
 from .config import Retrieval
+from .errors import FactCheckError
 from .index import Index
 from .text import cached_quantities, stem, word_tokens
 
@@ -15,7 +16,7 @@ from .text import cached_quantities, stem, word_tokens
 @dataclass(frozen=True)
 class Hit:
     passage: Passage
-    score: float          # fused score (what the ranking uses)
+    score: float          # what the ranking uses: the reranker's probability (0 past rerank_depth), else the fused score
     dense_score: float    # cosine similarity of claim and passage
     lexical_score: float  # BM25 score
     dense_rank: int       # 1-based; 0 when outside the retriever's candidates
@@ -125,7 +126,9 @@ class Retriever:
     def search_many(self, claims: list[str], k: int | None = None, fusion: str | None = None,
                     rerank: bool = True) -> list[RetrievalResult]:
         """Rank passages for many claims (one encoder call); the best ``k`` per claim, best first."""
-        k = k or self.settings.k
+        k = self.settings.k if k is None else k
+        if k < 1:
+            raise FactCheckError(f"k must be 1 or more, got {k}")
         vectors = self.encoder.encode_queries(claims)
         dense_all = vectors @ self.index.embeddings.T
         depth = self.settings.rerank_depth if (rerank and self.reranker is not None) else 0
@@ -139,7 +142,9 @@ class Retriever:
         return self.search_many([claim], k, fusion, rerank)[0]
 
     def rerank(self, results: list[RetrievalResult], reranker: EvidenceReranker) -> list[RetrievalResult]:
-        """Reorder each result's best ``rerank_depth`` candidates by ``reranker``; one model call in all."""
+        """Reorder each result's best ``rerank_depth`` candidates by ``reranker``; one model call in all.
+        Candidates past that depth follow in fused order, with score 0: the reranker did not judge them,
+        and reordering them would let ``k`` change the top of the list."""
         depth = self.settings.rerank_depth
         blocks = [rerank_features(r, r.hits[:depth], self.index) for r in results]
         scores = reranker.score(np.vstack(blocks)) if blocks else np.zeros(0)
@@ -150,6 +155,8 @@ class Retriever:
             order = np.argsort(-own, kind="stable")
             hits = [Hit(candidates[i].passage, float(own[i]), candidates[i].dense_score, candidates[i].lexical_score,
                         candidates[i].dense_rank, candidates[i].lexical_rank, candidates[i].row) for i in order]
+            hits += [Hit(hit.passage, 0.0, hit.dense_score, hit.lexical_score, hit.dense_rank, hit.lexical_rank, hit.row)
+                     for hit in result.hits[depth:]]
             reranked.append(RetrievalResult(result.claim, result.claim_vector, hits))
         return reranked
 

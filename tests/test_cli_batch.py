@@ -72,6 +72,8 @@ def test_retrieve_ranks_as_check_does(checker, config, tmp_path):
     assert bare.retriever.reranker is None
     fused = [hit.passage.text for hit in checker.retriever.search(claim, 3, rerank=False).hits]
     assert [evidence.text for evidence in bare.retrieve(claim, 3)] == fused
+    one_line_error(invoke("retrieve", " "), "the claim is empty")
+    one_line_error(invoke("retrieve", claim, "-k", 0), "k must be 1 or more")
 
 
 def test_batch_keeps_columns_and_adds_results(tmp_path):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.errors import FactCheckError
+from pipeline.posts import normalise_post
 from pipeline.text import LexicalAnalyzer, extract_quantities
 from pipeline.verify import compare
 
@@ -16,6 +18,26 @@ def test_retrieve_returns_ranked_passages_with_provenance(checker):
     top = evidence[0]
     clean = checker.index.documents[top.doc_id]["clean_text"]
     assert clean[top.start:top.end] == top.text and top.title
+
+
+def test_retrieve_checks_its_input_and_ranks_past_the_rerank_depth(checker):
+    depth = checker.config.retrieval.rerank_depth
+    claim = "halfwaardetijd van ketamine"
+    top, longer = checker.retrieve(claim, depth), checker.retrieve(claim, depth + 10)
+    assert len(longer) == depth + 10
+    assert [e.text for e in longer[:depth]] == [e.text for e in top]  # asking for more never changes the top
+    fused = checker.retriever.search(claim, depth + 10, rerank=False).hits
+    assert [e.text for e in longer[depth:]] == [hit.passage.text for hit in fused[depth:]]
+    assert all(e.score == 0.0 for e in longer[depth:])
+    # A post is matched as check matches it: emojis, hashtags and slang normalised.
+    post = "K is legaal in NL hoor 🤷 #ketamine"
+    assert [e.text for e in checker.retrieve(post, 3)] == \
+        [hit.passage.text for hit in checker.retriever.search(normalise_post(post), 3).hits]
+    assert checker.retrieve("  ", 3) == []
+    with pytest.raises(FactCheckError, match="k must be 1 or more"):
+        checker.retrieve(claim, 0)
+    with pytest.raises(FactCheckError, match="must be text"):
+        checker.retrieve(None)
 
 
 @pytest.mark.parametrize("claim, expected", [
