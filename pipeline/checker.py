@@ -9,6 +9,7 @@ import json
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -167,10 +168,15 @@ class FactChecker:
         """Check one claim or post. Safe to call from several threads."""
         return self.check_many([text])[0]
 
-    def check_many(self, texts: list[str], batch_size: int = 256, progress=None) -> list[CheckResult]:
-        """Check many texts, ``batch_size`` texts per encoder call (larger calls pad less)."""
+    def check_many(self, texts: Iterable[str], batch_size: int = 256, progress=None) -> list[CheckResult]:
+        """Check many texts (any iterable), ``batch_size`` texts per encoder call (larger calls pad less)."""
         if self.classifier is None:
             raise FactCheckError("no verdict model loaded; run `factcheck train`")
+        if isinstance(texts, str):
+            raise FactCheckError("check_many takes a list of texts; use check() for a single text")
+        if batch_size < 1:
+            raise FactCheckError(f"batch_size must be 1 or more, got {batch_size}")
+        texts = list(texts)
         results: list[CheckResult] = []
         for start in range(0, len(texts), batch_size):
             chunk = texts[start:start + batch_size]

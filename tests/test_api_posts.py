@@ -4,6 +4,9 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
+from pipeline.errors import FactCheckError
 from pipeline.posts import analyse_post, normalise_post
 
 
@@ -58,6 +61,11 @@ def test_check_many_matches_check_and_is_thread_safe(checker):
     with ThreadPoolExecutor(max_workers=4) as pool:
         threaded = [r.verdict for r in pool.map(checker.check, texts * 2)]
     assert threaded == batch * 2
+    assert [r.verdict for r in checker.check_many(text for text in texts)] == batch  # any iterable
+    with pytest.raises(FactCheckError, match="use check\\(\\) for a single text"):
+        checker.check_many(texts[0])  # a string is not a list of one-character posts
+    with pytest.raises(FactCheckError, match="batch_size must be 1 or more"):
+        checker.check_many(texts, batch_size=0)
 
 
 def test_long_post_is_truncated_and_says_so(checker, config):
