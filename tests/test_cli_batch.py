@@ -57,23 +57,29 @@ def test_check_prints_verdict_and_json():
     assert data["verdict"] in ("supported", "contradicted", "unsupported") and data["evidence"]
 
 
-def test_retrieve_ranks_as_check_does(checker, config, tmp_path):
+def test_retrieve_ranks_as_check_does(checker, config, tmp_path, monkeypatch):
     claim = "Zonder recept ketamine op zak hebben is in Nederland gewoon legaal hoor"
-    result = invoke("retrieve", claim, "-k", 3)
-    assert result.exit_code == 0, result.output
-    shown = [line.strip() for line in result.output.splitlines() if line.startswith("   ")]
-    assert checker.retriever.reranker is not None
-    assert shown == [evidence.text for evidence in checker.retrieve(claim, 3)]
+    reranked = [evidence.text for evidence in checker.retrieve(claim, 3)]
+    fused = [hit.passage.text for hit in checker.retriever.search(claim, 3, rerank=False).hits]
+    assert reranked != fused, "pick a claim whose two orders differ, or this test proves nothing"
+
+    def shown(result):
+        assert result.exit_code == 0, result.output
+        return [line.strip() for line in result.output.splitlines() if line.startswith("   ")]
+
+    # `retrieve` gets a checker without the verdict model, as the real _checker gives it, and loads the reranker.
+    fresh = type(checker)(config, encoder=checker.encoder, index=checker.index)
+    monkeypatch.setattr(cli, "_checker", lambda config, require_model=True: fresh)
+    assert shown(invoke("retrieve", claim, "-k", 3)) == reranked
+    one_line_error(invoke("retrieve", " "), "the claim is empty")
+    one_line_error(invoke("retrieve", claim, "-k", 0), "k must be 1 or more")
     # Without a trained model the fused order is shown, and a note says why.
     missing = config.model_copy(update={"paths": config.paths.model_copy(
         update={"verifier_model": tmp_path / "absent.skops"})})
     bare = type(checker)(missing, encoder=checker.encoder, index=checker.index)
-    assert "no trained verdict model" in bare.load_classifier(optional=True)
-    assert bare.retriever.reranker is None
-    fused = [hit.passage.text for hit in checker.retriever.search(claim, 3, rerank=False).hits]
-    assert [evidence.text for evidence in bare.retrieve(claim, 3)] == fused
-    one_line_error(invoke("retrieve", " "), "the claim is empty")
-    one_line_error(invoke("retrieve", claim, "-k", 0), "k must be 1 or more")
+    monkeypatch.setattr(cli, "_checker", lambda config, require_model=True: bare)
+    result = invoke("retrieve", claim, "-k", 3)
+    assert shown(result) == fused and "note: fused order, not reranked (no trained verdict model" in result.output
 
 
 def test_batch_keeps_columns_and_adds_results(tmp_path):
