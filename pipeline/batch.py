@@ -187,6 +187,10 @@ def run_batch(checker, input_path: Path, output_path: Path, column: str | None =
     """Check every row of ``input_path`` and write ``output_path`` (csv or jsonl)."""
     if output_format not in ("csv", "jsonl"):
         raise FactCheckError(f"unknown output format '{output_format}' (use csv or jsonl)")
+    if output_path.is_dir():
+        raise FactCheckError(f"{output_path} is a folder; give a file name for the output")
+    if output_path.resolve() == input_path.resolve():
+        raise FactCheckError(f"{output_path}: the output would replace the input; write to another file")
     fmt = detect_format(input_path)
     chunk_rows = checker.config.batch.chunk_rows
     try:

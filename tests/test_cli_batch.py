@@ -233,3 +233,11 @@ def test_unwritable_output_is_one_line(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     one_line_error(invoke("batch", source, "-o", blocker / "out.csv"), "cannot read or write")
+    one_line_error(invoke("batch", source, "-o", tmp_path), "is a folder")
+
+
+def test_output_never_replaces_the_input(tmp_path):
+    source = write_csv(tmp_path / "in.csv", [["claim"], ["Ketamine is legaal"]])
+    before = source.read_bytes()
+    one_line_error(invoke("batch", source, "-o", tmp_path / "." / "in.csv"), "the output would replace the input")
+    assert source.read_bytes() == before
