@@ -216,9 +216,10 @@ def evaluate(labelled: Path = typer.Argument(..., help="CSV with at least claim 
              split: Optional[str] = typer.Option(None, help="only rows of this split (needs a 'split' column)"),
              config: Optional[Path] = ConfigOption):
     """Evaluate the full pipeline on a labelled CSV; writes metrics.json and a self-contained report.html."""
-    from .report import evaluate as run_evaluation, read_labelled, write_report
+    from .report import evaluate as run_evaluation, read_labelled, report_folder, write_report
 
     frame = read_labelled(labelled, split)
+    report_folder(out)
     checker = _checker(config)
     train_path = checker.config.path("labelled_claims")
     baseline_frame = (read_labelled(train_path, checker.config.verdict.training_splits)

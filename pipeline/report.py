@@ -167,8 +167,16 @@ def verdict_summary(gold, predicted) -> dict:
 
 # --------------------------------------------------------------------------- writing
 
-def write_report(evaluation: Evaluation, out_dir: Path, title: str) -> tuple[Path, Path]:
+def report_folder(out_dir: Path) -> Path:
+    """Create the output folder, or stop with one line, before any evaluation work is done."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FactCheckError(f"{out_dir} is a file; --out needs a folder for metrics.json and report.html")
     out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
+def write_report(evaluation: Evaluation, out_dir: Path, title: str) -> tuple[Path, Path]:
+    report_folder(out_dir)
     metrics_path = out_dir / "metrics.json"
     tmp = metrics_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(evaluation.metrics, indent=2, ensure_ascii=False), encoding="utf-8")

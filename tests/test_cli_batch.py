@@ -196,6 +196,16 @@ def test_evaluate_rejects_bad_labelled_files(tmp_path, rows, fragment):
     one_line_error(invoke("evaluate", source, "--out", tmp_path / "eval"), fragment)
 
 
+def test_evaluate_to_a_file_fails_before_any_work(tmp_path, monkeypatch):
+    import pipeline.report
+
+    source = write_csv(tmp_path / "labelled.csv", [["claim", "label"], ["Ketamine is legaal", "contradicted"]])
+    blocker = tmp_path / "eval"
+    blocker.write_text("x")
+    monkeypatch.setattr(pipeline.report, "evaluate", lambda *args: pytest.fail("evaluated before checking --out"))
+    one_line_error(invoke("evaluate", source, "--out", blocker), "is a file; --out needs a folder")
+
+
 def test_train_on_too_few_examples_fails_in_one_line_and_keeps_the_model(tmp_path, checker):
     rows = [["claim", "label"], ["Ketamine is een verdovingsmiddel", "supported"],
             ["Ketamine is onschadelijk", "contradicted"], ["Ketamine groeit op Mars", "unsupported"]]
