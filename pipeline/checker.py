@@ -5,6 +5,7 @@ and runs retrieve -> verify for claims and posts.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import asdict, dataclass, field
@@ -70,6 +71,12 @@ class CheckResult:
 
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+
+def claim_fingerprint(normalised_text: str) -> str:
+    """A short, stable identity of a claim, blind to case and spacing."""
+    key = " ".join(normalised_text.casefold().split())
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def _deciding_first(hits: list[Hit], primary: Hit | None, k: int) -> list[Hit]:
@@ -278,8 +285,14 @@ class FactChecker:
         assessments = self._assess([RetrievalResult(r.claim, r.claim_vector, r.hits[:k]) for r in ranked])
         features = np.vstack([a.features for a in assessments])
         classifier.fit(features, labels, groups)
+        classifier.trained_on_ = frozenset(map(claim_fingerprint, normalised))
         self.classifier, self.feature_config = classifier, self.current_feature_config()
         return classifier
+
+    def seen_in_training(self, texts: list[str]) -> list[bool]:
+        """Whether the loaded verdict model was fit on each text (compared as ``check`` reads it)."""
+        seen = self.classifier.trained_on_ if self.classifier is not None else frozenset()
+        return [claim_fingerprint(analyse_post(text, self.config.posts).normalised) in seen for text in texts]
 
     def _folds(self, groups: list) -> list[tuple[list[int], list[int]]]:
         from sklearn.model_selection import GroupKFold

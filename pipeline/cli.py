@@ -228,6 +228,9 @@ def evaluate(labelled: Path = typer.Argument(..., help="CSV with at least claim 
     metrics_path, report_path = write_report(evaluation, out, f"Evaluatie: {labelled.name}"
                                              + (f" ({split})" if split else ""))
     m = evaluation.metrics
+    if m["claims_seen_in_training"]:
+        typer.echo(f"warning: the model was trained on {m['claims_seen_in_training']} of these {m['n']} claims; "
+                   "these figures are not held-out", err=True)
     typer.echo(json.dumps({k: round(m[k], 4) for k in ("accuracy", "macro_f1", "ece", "strict_accuracy")
                            if k in m} | {"contradicted_f1": round(m["per_class"]["contradicted"]["f1"], 4)}))
     typer.echo(f"wrote {metrics_path} and {report_path}")

@@ -129,6 +129,7 @@ def evaluate(checker, frame: pd.DataFrame, baseline_frame: pd.DataFrame | None =
     metrics["accuracy_per_kind"] = {kind or "(none)": {"accuracy": float(group_correct.mean()), "n": int(len(group_correct))}
                                     for kind, group_correct in pd.Series(correct).groupby(rows["kind"].to_numpy())}
     metrics["n"] = int(len(rows))
+    metrics["claims_seen_in_training"] = int(sum(checker.seen_in_training(list(frame["claim"].astype(str)))))
     metrics["seconds"] = round(elapsed, 2)
     if baseline_frame is not None:
         metrics["baselines"] = baselines(checker, baseline_frame, rows)

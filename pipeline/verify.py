@@ -329,6 +329,9 @@ class VerdictClassifier:
 
     def __init__(self, seed: int = 13, calibration_folds: int = 5, regularisation: float = 1.0):
         self.seed, self.calibration_folds, self.regularisation = seed, calibration_folds, regularisation
+        # Fingerprints of the claims it was fit on (set by FactChecker.fit), so an evaluation can say
+        # how many of its claims the model has seen.
+        self.trained_on_: frozenset[str] = frozenset()
 
     def _stage(self, features: np.ndarray, targets: np.ndarray, groups: np.ndarray):
         """A logistic regression whose sigmoid calibration is fit out of fold. Folds keep an evidence
@@ -415,6 +418,7 @@ class VerdictClassifier:
         sio.dump({"relevance": self.relevance_, "stance": self.stance_, "temperature": self.temperature_,
                   "feature_config": feature_config,
                   "reranker": reranker.model_ if reranker is not None else None,
+                  "trained_on": sorted(self.trained_on_),
                   "params": {"seed": self.seed, "calibration_folds": self.calibration_folds,
                              "regularisation": self.regularisation}}, tmp)
         tmp.replace(path)
@@ -432,4 +436,5 @@ class VerdictClassifier:
         data = sio.load(path, trusted=untrusted)
         model = cls(**data["params"])
         model.relevance_, model.stance_, model.temperature_ = data["relevance"], data["stance"], data["temperature"]
+        model.trained_on_ = frozenset(data.get("trained_on", []))
         return model, data["feature_config"], data.get("reranker")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -204,6 +205,21 @@ def test_evaluate_to_a_file_fails_before_any_work(tmp_path, monkeypatch):
     blocker.write_text("x")
     monkeypatch.setattr(pipeline.report, "evaluate", lambda *args: pytest.fail("evaluated before checking --out"))
     one_line_error(invoke("evaluate", source, "--out", blocker), "is a file; --out needs a folder")
+
+
+def test_evaluate_says_when_the_model_has_seen_the_claims(tmp_path, config):
+    from pipeline.report import read_labelled
+
+    labelled = read_labelled(config.path("labelled_claims"))
+    trained_on = labelled[labelled["split"].isin(config.verdict.training_splits)].head(3)
+    held_out = labelled[labelled["split"] == "test"].head(2)
+    for frame, seen in ((held_out, 0), (pd.concat([trained_on, held_out]), 3)):
+        frame[["claim", "label", "evidence"]].to_csv(tmp_path / "labelled.csv", index=False)
+        result = invoke("evaluate", tmp_path / "labelled.csv", "--out", tmp_path / "eval")
+        assert result.exit_code == 0, result.output
+        metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+        assert metrics["claims_seen_in_training"] == seen
+        assert ("warning: the model was trained on 3 of these 5 claims" in result.output) == bool(seen)
 
 
 def test_train_on_too_few_examples_fails_in_one_line_and_keeps_the_model(tmp_path, checker):
