@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.retrieval import METHODS, evidence_ranks, method_results, scores  # noqa: E402
+from bench.retrieval import (METHODS, evidence_ranks, method_results, per_kind_markdown,  # noqa: E402
+                             recall3_by_kind, scores)
 from pipeline.checker import FactChecker  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.posts import normalise_post  # noqa: E402
@@ -65,12 +66,8 @@ def run_repeat(checker: FactChecker, frame: pd.DataFrame, fold_count: int, seed:
     confidence = rows["confidence"].to_numpy(float)
     model = summary(rows) | {"ece": expected_calibration_error(confidence, correct),
                              "ece_if_calibrated": ece_if_calibrated(confidence)["mean"]}
-    by_kind = pd.DataFrame({METHODS[method]: [0 < rank <= 3 for rank in r] for method, r in ranks.items()},
-                           index=kinds).groupby(level=0)
-    recall3_by_kind = by_kind.mean()
-    recall3_by_kind.insert(0, "claims", by_kind.size())
     return {"model": model, "rows": rows, "ranks": {method: scores(r) for method, r in ranks.items()},
-            "recall3_by_kind": recall3_by_kind}
+            "recall3_by_kind": recall3_by_kind(ranks, kinds)}
 
 
 def mean_and_spread(values: list[dict]) -> dict[str, str]:
@@ -113,8 +110,7 @@ def main() -> None:
         print()
         print(correct.groupby(rows["kind"]).agg(["mean", "size"]).to_markdown(floatfmt=".2f"))
         print("\nEvidence recall@3 per kind, mean over repeats:\n")
-        print(sum(r["recall3_by_kind"] for r in repeats).div(len(repeats))
-              .to_markdown(floatfmt=["", "g"] + [".3f"] * len(METHODS)))
+        print(per_kind_markdown(sum(r["recall3_by_kind"] for r in repeats).div(len(repeats))))
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def run(split: str, k: int, config_path: str | None, show_misses: bool, per_kind
     texts = [normalise_post(text) for text in claims["claim"]]
     print(f"{len(texts)} claims with evidence (split: {split}); corpus: {len(checker.index.passages)} passages\n")
     checker.encoder.encode_queries(texts[:4])  # warm-up, so the first method is not charged for it
-    rows, first_quote_rows, misses, recall3_by_kind = [], [], {}, {}
+    rows, first_quote_rows, misses, ranks_by_method = [], [], {}, {}
     for method, name in METHODS.items():
         started = time.perf_counter()
         results = method_results(checker, texts, k, method)
@@ -48,16 +48,14 @@ def run(split: str, k: int, config_path: str | None, show_misses: bool, per_kind
         misses[method] = [(t, q, r.hits[0].passage.text) for t, q, r, rank in
                           zip(claims["claim"], claims["evidence"], results, ranks) if rank != 1]
         rows.append({"method": name, **scores(ranks), "ms/query": per_query_ms})
-        recall3_by_kind[name] = pd.Series([0 < rank <= 3 for rank in ranks], index=claims["kind"]).groupby(level=0).mean()
+        ranks_by_method[method] = ranks
         first_quote_rows.append({"method": name, **scores(first_ranks)})
     print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3f"))
     print("\nFirst quote only (alternative quotes not counted):\n")
     print(pd.DataFrame(first_quote_rows).to_markdown(index=False, floatfmt=".3f"))
     if per_kind:
         print("\nRecall@3 per kind of claim:\n")
-        table = pd.DataFrame(recall3_by_kind)
-        table.insert(0, "claims", claims["kind"].value_counts())
-        print(table.to_markdown(floatfmt=["", "g"] + [".3f"] * len(recall3_by_kind)))
+        print(per_kind_markdown(recall3_by_kind(ranks_by_method, list(claims["kind"]))))
     if show_misses:
         print("\nHybrid + rerank misses at rank 1:")
         for claim, quote, top in misses["rerank"]:
@@ -75,6 +73,19 @@ def method_results(checker: FactChecker, texts: list[str], k: int, method: str):
 
 def evidence_ranks(results, evidence) -> list[int]:
     return [first_hit_rank([h.passage.text for h in r.hits], quote) for r, quote in zip(results, evidence)]
+
+
+def recall3_by_kind(ranks_by_method: dict[str, list[int]], kinds: list[str]) -> pd.DataFrame:
+    """Per kind of claim: how many claims, and each method's recall@3 (columns named as in ``METHODS``)."""
+    by_kind = pd.DataFrame({METHODS[method]: [0 < rank <= 3 for rank in ranks]
+                            for method, ranks in ranks_by_method.items()}, index=kinds).groupby(level=0)
+    table = by_kind.mean()
+    table.insert(0, "claims", by_kind.size())
+    return table
+
+
+def per_kind_markdown(table: pd.DataFrame) -> str:
+    return table.to_markdown(floatfmt=["", "g"] + [".3f"] * (len(table.columns) - 1))
 
 
 def scores(ranks: list[int]) -> dict[str, float]:
