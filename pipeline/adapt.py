@@ -12,19 +12,15 @@ the base model, the corpus it was adapted to, the settings and the hash of the n
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import random
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Adaptation, Config
 from .errors import FactCheckError
-from .modelprep import file_sha256
+from .storage import atomic_folder, file_sha256, short_hash_of
 
 RECORD = "adaptation.json"
 
@@ -64,10 +60,7 @@ def training_pairs(passages: list[tuple[str, str]], share: float, seed: int) -> 
 
 
 def corpus_fingerprint(passages: list[tuple[str, str]]) -> str:
-    digest = hashlib.sha256()
-    for _, indexed in passages:
-        digest.update(indexed.encode("utf-8") + b"\x00")
-    return digest.hexdigest()[:16]
+    return short_hash_of(indexed + "\x00" for _, indexed in passages)
 
 
 def read_record(folder: Path) -> dict | None:
@@ -161,7 +154,7 @@ def corpus_passages(config: Config) -> list[tuple[str, str]]:
 def adapt_for_config(config: Config, force: bool = False, progress: bool = False) -> AdaptationReport:
     """Adapt the configured base model to the configured corpus, unless an adapted copy for the same
     base model, corpus and settings is already there."""
-    from .embed import model_dir, model_spec, prepare_model
+    from .embed import folder_prompts, model_dir, prepare_model
 
     folder = model_dir(config)
     if not config.adaptation.enabled:
@@ -174,8 +167,8 @@ def adapt_for_config(config: Config, force: bool = False, progress: bool = False
             and record.get("settings") == config.adaptation.model_dump()
             and record.get("base_record") == read_base_record(base)):
         return AdaptationReport("up to date", folder, len(passages))
-    spec = model_spec(config)
-    return adapt_encoder(base, folder, passages, config.adaptation, spec.query_prefix, spec.passage_prefix,
+    prompts = folder_prompts(base, config.embedding.symmetric_prefix)
+    return adapt_encoder(base, folder, passages, config.adaptation, prompts.query, prompts.passage,
                          config.embedding.threads, progress)
 
 
@@ -187,16 +180,9 @@ def read_base_record(base_folder: Path) -> dict:
 
 
 def _save(model, out_folder: Path, record: dict) -> None:
-    out_folder.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=out_folder.name + ".", dir=out_folder.parent))
-    try:
-        model.save(str(work / "model"))
-        weights = work / "model" / "model.safetensors"
+    with atomic_folder(out_folder) as work:
+        model.save(str(work))
+        weights = work / "model.safetensors"
         record["weights_sha256"] = file_sha256(weights) if weights.exists() else None
-        (work / "model" / RECORD).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
-        if out_folder.exists():
-            shutil.rmtree(out_folder)
-        os.replace(work / "model", out_folder)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        (work / RECORD).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
 

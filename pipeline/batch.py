@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import FactCheckError
+from .storage import write_text_atomically
 
 RESULT_COLUMNS = ("verdict", "confidence", "explanation", "evidence", "evidence_text", "evidence_source", "error")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -248,7 +249,7 @@ def run_batch(checker, input_path: Path, output_path: Path, column: str | None =
             _append(partial, out, output_format, write_header=state["rows_done"] == 0)
             state["rows_done"] += len(out)
             state["bytes_done"] = partial.stat().st_size
-            _write_json_atomically(progress_file, state)
+            write_text_atomically(progress_file, json.dumps(state))
             if bar is not None:
                 bar.update(len(out))
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -274,12 +275,6 @@ def _append(partial: Path, frame: pd.DataFrame, output_format: str, write_header
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _write_json_atomically(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _estimate_rows(path: Path) -> int | None:

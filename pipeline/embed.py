@@ -1,7 +1,7 @@
 """Embedding stage: one sentence-transformers model, with the query/passage prefixes it expects."""
 from __future__ import annotations
 
-import os
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,32 +10,28 @@ import numpy as np
 
 from .config import Config
 from .errors import FactCheckError
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from .storage import short_hash_of
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    query_prefix: str
-    passage_prefix: str
+class Prompts:
+    """What leads a claim and a passage when they are encoded: the prompts the model folder names
+    ``query`` and ``passage`` (written there by ``modelprep``), or none where the folder has none."""
+
+    query: str
+    passage: str
 
 
-MODEL_SPECS = {
-    "e5-small-nl": ModelSpec("e5-small-nl", "query: ", "passage: "),
-    "minilm-en": ModelSpec("minilm-en", "", ""),
-}
-
-
-def model_spec(config: Config) -> ModelSpec:
-    """The configured model's prefixes. e5 is trained with "query: " on both sides for symmetric
-    matching; the config can ask for that."""
-    spec = MODEL_SPECS[config.embedding.model]
-    passage_prefix = spec.query_prefix if config.embedding.symmetric_prefix else spec.passage_prefix
-    return ModelSpec(spec.name, spec.query_prefix, passage_prefix)
+def folder_prompts(folder: Path, symmetric: bool = False) -> Prompts:
+    """The model folder's prompts. e5 is trained with "query: " on both sides for symmetric matching;
+    ``symmetric`` (``embedding.symmetric_prefix``) asks for that."""
+    try:
+        settings = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        settings = {}
+    prompts = settings.get("prompts") or {}
+    query = prompts.get("query", "")
+    return Prompts(query, query if symmetric else prompts.get("passage", ""))
 
 
 def base_model_dir(config: Config) -> Path:
@@ -69,23 +65,21 @@ class Encoder:
     """Encodes claims (query prefix) and passages (passage prefix) into unit vectors."""
 
     def __init__(self, config: Config):
-        import torch
         import transformers
         from sentence_transformers import SentenceTransformer
 
         transformers.utils.logging.disable_progress_bar()
 
-        self.spec = model_spec(config)
         self.batch_size = config.embedding.batch_size
         folder = model_dir(config)
         if not (folder / "modules.json").exists():
             step = "adapt" if config.adaptation.enabled else "prepare-model"
             raise FactCheckError(f"embedding model not found at {folder}; run `factcheck {step}` (or `make setup`)")
-        torch.set_num_threads(config.embedding.threads)
+        self.prompts = folder_prompts(folder, config.embedding.symmetric_prefix)
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self.model.max_seq_length = config.embedding.max_seq_length
         self.dimension = self.model.get_embedding_dimension()
-        self.identity = f"{self.spec.name}@{_folder_fingerprint(folder)}|{self.spec.passage_prefix.strip()}"
+        self.identity = f"{config.embedding.model}@{_folder_fingerprint(folder)}|{self.prompts.passage.strip()}"
         self._lock = threading.Lock()  # torch modules are not re-entrant across threads
 
     def _encode(self, texts: list[str], prefix: str, progress: bool) -> np.ndarray:
@@ -98,22 +92,20 @@ class Encoder:
         return vectors.astype(np.float32)
 
     def encode_queries(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self._encode(texts, self.spec.query_prefix, progress)
+        return self._encode(texts, self.prompts.query, progress)
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self._encode(texts, self.spec.passage_prefix, progress)
+        return self._encode(texts, self.prompts.passage, progress)
 
 
 def _folder_fingerprint(folder: Path) -> str:
     """Cheap, deterministic identity of a model folder: file sizes plus its conversion and adaptation records."""
-    import hashlib
+    def chunks():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in {".safetensors", ".json", ".bin", ".txt"}:
+                yield f"{path.relative_to(folder)}:{path.stat().st_size}"
+        for record in ("conversion.json", "adaptation.json"):  # the adapted copy has the base's file sizes
+            if (folder / record).exists():
+                yield (folder / record).read_bytes()
 
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix in {".safetensors", ".json", ".bin", ".txt"}:
-            stat = path.stat()
-            digest.update(f"{path.relative_to(folder)}:{stat.st_size}".encode())
-    for record in ("conversion.json", "adaptation.json"):  # the adapted copy has the base's file sizes
-        if (folder / record).exists():
-            digest.update((folder / record).read_bytes())
-    return digest.hexdigest()[:16]
+    return short_hash_of(chunks())

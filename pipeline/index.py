@@ -15,12 +15,8 @@ so an interrupted build never leaves a half index that loads as valid.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
-import shutil
-import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -34,6 +30,7 @@ from .chunk import Passage, chunk_document, indexed_text
 from .config import Config
 from .errors import FactCheckError
 from .ingest import DocumentMeta, IngestProblem, ingest_readable_corpus
+from .storage import atomic_folder, file_sha256
 from .text import LexicalAnalyzer
 
 FORMAT_VERSION = 2
@@ -117,7 +114,7 @@ def _corpus_hashes(corpus_dir: Path) -> dict[str, str]:
     for path in sorted(corpus_dir.iterdir()):
         if path.is_file() and path.suffix.lower() in (".txt", ".md", ".pdf", ".yaml"):
             try:
-                hashes[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+                hashes[path.name] = file_sha256(path)
             except OSError as exc:
                 hashes[path.name] = f"unreadable: {exc.strerror}"
     return hashes
@@ -236,9 +233,7 @@ def _write_atomically(index_dir: Path, passages, embeddings, sentence_embeddings
                       manifest) -> None:
     import bm25s
 
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building.", dir=index_dir.parent))
-    try:
+    with atomic_folder(index_dir) as work:
         with open(work / "passages.jsonl", "w", encoding="utf-8") as handle:
             for passage in passages:
                 handle.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
@@ -254,15 +249,6 @@ def _write_atomically(index_dir: Path, passages, embeddings, sentence_embeddings
         bm25.save(str(work / "bm25"), show_progress=False)
         # The manifest goes last: a directory without one is never taken for an index.
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        old = index_dir.with_name(f".{index_dir.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        if index_dir.exists():
-            os.replace(index_dir, old)
-        os.replace(work, index_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def load_index_files(index_dir: Path) -> dict:

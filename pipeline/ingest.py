@@ -7,7 +7,6 @@ every passage can be shown in context.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -15,6 +14,8 @@ from pathlib import Path
 
 from .config import read_yaml
 from .errors import FactCheckError
+from .lang import ELISION_CONJUNCTIONS, FUNCTION_WORDS
+from .storage import file_sha256
 from .text import is_dutch_word
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf")
@@ -164,7 +165,7 @@ def ingest_corpus(corpus_dir: Path) -> IngestResult:
             continue
         try:
             raw = read_source_text(path)
-            document = clean_document(meta, raw, hashlib.sha256(path.read_bytes()).hexdigest())
+            document = clean_document(meta, raw, file_sha256(path))
         except ValueError as exc:
             result.problems.append(IngestProblem(meta.file, str(exc)))
             continue
@@ -207,9 +208,6 @@ class Vocabulary:
         return word in self.document_words if " " not in word else f" {word} " in self._flat
 
 
-_CONJUNCTIONS = frozenset({"en", "of", "tot"})
-
-
 def join_broken_word(left: str, right: str, vocabulary: Vocabulary, hyphenated: bool) -> str:
     """Decide how two halves of a word broken over a line are glued back together.
 
@@ -218,7 +216,7 @@ def join_broken_word(left: str, right: str, vocabulary: Vocabulary, hyphenated: 
     document itself uses the joined word.
     """
     joined, with_hyphen = left + right, f"{left}-{right}"
-    if hyphenated and right.lower() in _CONJUNCTIONS:  # "maag- en leverfuncties"
+    if hyphenated and right.lower() in ELISION_CONJUNCTIONS:  # "maag- en leverfuncties"
         return f"{left}- {right}"
     if not hyphenated:
         return joined if vocabulary.seen_in_document(joined) \
@@ -410,14 +408,9 @@ def _join_lines(lines: list[str], vocabulary: Vocabulary) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-_FUNCTION_WORDS = frozenset(
-    "de het een en of in op van voor met aan bij naar om te tot dat die dan als door over uit "
-    "zijn is was er ook nog niet geen wel maar".split())
-
-
 def _ends_with_function_word(line: str) -> bool:
     last_word = (re.findall(r"\w+|\S$", line.rstrip()) or [""])[-1].lower()
-    return last_word in _FUNCTION_WORDS or last_word in {"-", ","}
+    return last_word in FUNCTION_WORDS or last_word in {"-", ","}
 
 
 def _continues(last_line: str, next_line: str) -> bool:

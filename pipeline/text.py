@@ -9,16 +9,12 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .lang import (ABBREVIATIONS, ALIASES, APPROXIMATE_BEFORE, FALLING, HEDGES, NEGATIONS, PHRASAL_TREND,
+                   PHRASAL_TREND_PARTICLES, QUANTIFIERS, RANGE_JOINERS, RISING, SHARE_WORDS, TENS, TIME_IN_HOURS,
+                   UNITS, WORD_NUMBERS)
+from .storage import short_hash
+
 # --------------------------------------------------------------------------- sentences
-
-# Abbreviations common in Dutch medical prose that spaCy's list lacks.
-_EXTRA_ABBREVIATIONS = {
-    "e.a.", "i.v.", "i.n.", "i.m.", "o.a.", "d.w.z.", "m.b.t.", "o.b.v.", "t.o.v.", "i.p.v.", "m.n.",
-    "bijv.", "bv.", "vs.", "ca.", "resp.", "etc.", "enz.", "nl.", "dr.", "prof.", "mr.", "mw.",
-    "jr.", "zgn.", "incl.", "excl.", "max.", "min.", "gem.", "e.d.", "o.i.d.", "syst.", "al.", "p.",
-    "fig.", "tab.", "nr.", "blz.", "pag.", "dd.", "st.", "mg.",
-}
-
 
 @lru_cache(maxsize=1)
 def abbreviations() -> frozenset[str]:
@@ -26,7 +22,7 @@ def abbreviations() -> frozenset[str]:
     from spacy.lang.nl.tokenizer_exceptions import TOKENIZER_EXCEPTIONS
 
     spacy_abbrevs = {key.lower() for key in TOKENIZER_EXCEPTIONS if key.endswith(".") and len(key) > 1}
-    return frozenset(spacy_abbrevs | _EXTRA_ABBREVIATIONS)
+    return frozenset(spacy_abbrevs | ABBREVIATIONS)
 
 
 _BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9À-ÖØ-Þ•])")
@@ -94,47 +90,6 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-NEGATIONS = frozenset({"niet", "geen", "nooit", "zonder", "niets", "niemand", "nergens", "geenszins", "noch"})
-HEDGES = frozenset({"mogelijk", "kan", "kunnen", "lijkt", "lijken", "zou", "zouden", "waarschijnlijk",
-                    "vermoedelijk", "soms", "wellicht", "misschien", "potentieel", "suggereert", "suggereren"})
-QUANTIFIERS = frozenset({"altijd", "iedereen", "nooit", "alle", "allemaal", "elke", "elk", "niemand",
-                         "volledig", "steeds", "gegarandeerd", "totaal", "absoluut", "helemaal", "alleen",
-                         "uitsluitend", "meeste", "sommige", "soms", "vaak", "zelden"})
-# Polarity pairs: a claim using one side against a passage using the other is a mismatch cue.
-ANTONYMS = (
-    # One pair per dimension: "snel afgebroken" agrees with "korte halfwaardetijd".
-    ({"verhoogt", "verhoogd", "verhoogde", "hoger", "hoge", "meer", "omhoog"},
-     {"verlaagt", "verlaagd", "verlaagde", "lager", "lage", "minder", "omlaag"}),
-    ({"groter", "grote"}, {"kleiner", "kleine"}),
-    ({"sneller", "snel"}, {"langzamer", "langzaam"}),
-    ({"langer", "lang"}, {"korter", "kort"}),
-    ({"veilig", "veilige", "onschadelijk", "onschuldig", "ongevaarlijk", "gezond"},
-     {"onveilig", "gevaarlijk", "risico", "risico's", "risico’s", "schadelijk", "riskant", "dodelijk"}),
-    ({"effectief", "effectieve", "werkt", "werkzaam", "helpt", "geneest", "bewezen", "aangetoond"},
-     {"ineffectief", "onwerkzaam", "onvoldoende", "onbewezen", "onduidelijk", "onbekend"}),
-    ({"mannen", "man"}, {"vrouwen", "vrouw"}),
-    ({"veel", "uitgebreid", "vaak", "vaker", "meestal"}, {"weinig", "nauwelijks", "zelden", "beperkt"}),
-    ({"stimuleert", "bevordert", "activatie", "activeert"}, {"remt", "blokkade", "blokkeert", "onderdrukt"}),
-    ({"verbetert", "verbeterde", "verbeteringen", "verbetering", "beter"},
-     {"verslechtert", "verslechterde", "verslechtering", "slechter"}),
-    ({"duur", "duurder"}, {"goedkoop", "goedkoper"}),
-    ({"sterker", "sterk"}, {"zwakker", "zwak"}),
-    ({"omkeerbaar", "verdwijnen", "verdwijnt", "herstelt"}, {"blijvend", "onherstelbaar", "permanent"}),
-    ({"verwijdt", "verwijden"}, {"vernauwt", "vernauwen"}),
-    ({"volwassenen"}, {"ouderen", "kinderen"}),
-    ({"snuiven", "gesnoven"}, {"injecteren", "geïnjecteerd", "geinjecteerd", "slikken"}),
-    ({"s-ketamine", "esketamine"}, {"r-ketamine", "arketamine"}),
-    ({"goedgekeurd", "geregistreerd", "toegestaan", "legaal"}, {"verboden", "illegaal", "strafbaar", "afgekeurd"}),
-)
-
-# Entities that claims swap ("R-ketamine ... dan S-ketamine"): the order of a pair in the claim is
-# compared with its order in the passage.
-SWAPPABLE_PAIRS = (
-    ("s-ketamine", "r-ketamine"), ("mannen", "vrouwen"),
-    ("linksdraaiend", "rechtsdraaiend"), ("ketaminegroep", "placebogroep"), ("dissociatie", "angst"),
-    ("positieve", "negatieve"), ("volwassenen", "ouderen"), ("enkel ketamine", "mengintoxicatie"),
-)
-
 _TOKEN = re.compile(
     r"\d+(?:[.,]\d+)*(?:\s?%)?"          # 0,5  3.541  30%
     r"|[a-z]+/[a-z]+"                     # mg/kg
@@ -171,12 +126,6 @@ def stem(token: str) -> str:
 
 # Trends: the direction a claim states in words ("daalde", "nam toe") against the one a passage
 # states in words or in figures ("in 2016 2,7%, in 2019 4,2%"; "van 5% naar 11%").
-_RISING = frozenset({"steeg", "stegen", "stijgt", "stijgen", "stijgende", "gestegen", "stijging", "toegenomen",
-                     "toename", "toenemend", "toenemende", "groeit", "groeien", "groeide", "gegroeid", "verdubbeld",
-                     "verdubbelde", "verdubbelt"})
-_FALLING = frozenset({"daalde", "daalden", "daalt", "dalen", "dalende", "gedaald", "daling", "afgenomen", "afname",
-                      "afnemend", "afnemende", "krimpt", "krimpen", "verminderde", "halveerde", "gehalveerd"})
-_PHRASAL_TREND = re.compile(r"\b(?:nam|namen|neemt|nemen)\b[^,.;]{0,80}?\b(?P<particle>toe|af)\b")
 _YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d{2}(?![\d,.%])")
 _PERCENT = re.compile(r"(?<![\d,.])(\d+(?:,\d+)?)\s?%")
 _FROM_TO = re.compile(r"\bvan\s+(\d+(?:,\d+)?)\s?%\s+naar\s+(\d+(?:,\d+)?)\s?%")
@@ -185,10 +134,10 @@ _FROM_TO = re.compile(r"\bvan\s+(\d+(?:,\d+)?)\s?%\s+naar\s+(\d+(?:,\d+)?)\s?%")
 def stated_trend(text: str) -> int:
     """+1 rising, -1 falling, 0 none or both, from the words of ``text``."""
     tokens = set(word_tokens(text))
-    rising, falling = bool(tokens & _RISING), bool(tokens & _FALLING)
-    for match in _PHRASAL_TREND.finditer(text.lower()):
-        rising |= match["particle"] == "toe"
-        falling |= match["particle"] == "af"
+    rising, falling = bool(tokens & RISING), bool(tokens & FALLING)
+    for match in PHRASAL_TREND.finditer(text.lower()):
+        rising |= PHRASAL_TREND_PARTICLES[match["particle"]] > 0
+        falling |= PHRASAL_TREND_PARTICLES[match["particle"]] < 0
     return int(rising) - int(falling)
 
 
@@ -211,42 +160,7 @@ def figure_trend(text: str) -> int:
     return (last > first) - (last < first)
 
 
-# Social-media and abbreviation aliases that the corpus spells out.
-ALIASES = {
-    "k": "ketamine", "keta": "ketamine", "ket": "ketamine", "special k": "ketamine",
-    "who": "world health organization", "fda": "food and drug administration",
-    "ema": "european medicines agency", "gwn": "gewoon", "idd": "inderdaad", "ff": "even",
-    "spravato": "esketamine neusspray", "nmda": "nmda-receptor",
-    "trd": "therapieresistente depressie", "mdd": "depressieve stoornis",
-}
-
-
 # --------------------------------------------------------------------------- numbers
-
-_WORD_NUMBERS = {
-    "nul": 0, "een": 1, "één": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7,
-    "acht": 8, "negen": 9, "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13, "veertien": 14,
-    "vijftien": 15, "zestien": 16, "zeventien": 17, "achttien": 18, "negentien": 19, "twintig": 20,
-    "dertig": 30, "veertig": 40, "vijftig": 50, "zestig": 60, "zeventig": 70, "tachtig": 80,
-    "negentig": 90, "honderd": 100, "duizend": 1000, "half": 0.5, "halve": 0.5, "helft": 0.5,
-    "eenmaal": 1, "tweemaal": 2, "driemaal": 3, "viermaal": 4, "derde": 1 / 3, "kwart": 0.25,
-    "tiende": 0.1, "dubbel": 2, "decennia": None,
-}
-_UNITS = {
-    "mg/kg": "mg/kg", "mg per kilo": "mg/kg", "mg per kg": "mg/kg", "mg/ kg": "mg/kg", "mg": "mg", "gram": "g", "g": "g", "kilo": "kg", "kg": "kg",
-    "%": "%", "procent": "%", "percent": "%",
-    "uur": "h", "u": "h", "uren": "h", "minuten": "min", "minuut": "min", "min": "min",
-    "dag": "d", "dagen": "d", "week": "wk", "weken": "wk", "wk": "wk", "maand": "mo", "maanden": "mo",
-    "jaar": "yr", "jaren": "yr", "keer": "x", "maal": "x", "patiënten": "n", "patienten": "n",
-    "mensen": "n", "deelnemers": "n", "studies": "studies", "euro": "eur", "punten": "pt",
-}
-
-
-# Units of one dimension convert to a common base so "twee tot drie dagen" can meet "2-3 uur".
-_TIME_IN_HOURS = {"min": 1 / 60, "h": 1.0, "d": 24.0, "wk": 168.0, "mo": 730.0, "yr": 8760.0}
-_APPROXIMATE = re.compile(r"(?:ongeveer|circa|ca\.|rond|zo'n|zo’n|bijna|ruim|meer dan|minder dan|ruwweg|"
-                          r"grofweg|pakweg|vrijwel|nagenoeg|slechts|maar|tot)\s*$", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class Quantity:
@@ -259,10 +173,10 @@ class Quantity:
     def comparable(self, other: "Quantity") -> bool:
         if self.unit == other.unit:
             return True
-        return self.unit in _TIME_IN_HOURS and other.unit in _TIME_IN_HOURS
+        return self.unit in TIME_IN_HOURS and other.unit in TIME_IN_HOURS
 
     def _base(self) -> tuple[float, float]:
-        factor = _TIME_IN_HOURS.get(self.unit, 1.0)
+        factor = TIME_IN_HOURS.get(self.unit, 1.0)
         return self.low * factor, self.high * factor
 
     def agrees(self, other: "Quantity") -> bool:
@@ -281,8 +195,8 @@ class Quantity:
 
 def _to_number(token: str) -> float | None:
     token = token.lower().strip()
-    if token in _WORD_NUMBERS:
-        return _WORD_NUMBERS[token]
+    if token in WORD_NUMBERS:
+        return WORD_NUMBERS[token]
     if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", token):  # 3.541 (Dutch thousands separator)
         return float(token.replace(".", ""))
     if re.fullmatch(r"\d+(?:[.,]\d+)?", token):
@@ -290,21 +204,19 @@ def _to_number(token: str) -> float | None:
     return None
 
 
-_NUMBER_WORDS = "|".join(sorted((re.escape(w) for w in _WORD_NUMBERS if _WORD_NUMBERS[w] is not None),
+_NUMBER_WORDS = "|".join(sorted((re.escape(w) for w in WORD_NUMBERS if WORD_NUMBERS[w] is not None),
                                 key=len, reverse=True))
 _NUM = rf"(?:\d+(?:[.,]\d+)*|{_NUMBER_WORDS})"
-_UNIT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
+_UNIT = "|".join(sorted((re.escape(u) for u in UNITS), key=len, reverse=True))
 _UNIT_AFTER = rf"(?:\s*(?P<unit>{_UNIT})(?![\w]))?"
-_QUANTITY = re.compile(rf"(?<![\w,.\-])(?P<low>{_NUM})(?:\s*(?:-|–|tot|à|a)\s*(?P<high>{_NUM}))?{_UNIT_AFTER}",
+_QUANTITY = re.compile(rf"(?<![\w,.\-])(?P<low>{_NUM})(?:\s*(?:{'|'.join(RANGE_JOINERS)})\s*(?P<high>{_NUM}))?{_UNIT_AFTER}",
                        re.IGNORECASE)
 _BETWEEN = re.compile(rf"\btussen\s+(?P<low>{_NUM})\s+en\s+(?P<high>{_NUM}){_UNIT_AFTER}", re.IGNORECASE)
 # "twee op de vijf", "een op de zes", "de helft", "een derde": shares, compared as percentages.
 _SHARE = re.compile(rf"(?<![\w])(?P<part>{_NUM})\s+op\s+de\s+(?P<whole>{_NUM})\b"
-                    r"|\b(?:de|een)\s+(?P<word>helft|derde|kwart|tiende)\b", re.IGNORECASE)
-_SHARE_WORDS = {"helft": 50.0, "derde": 100 / 3, "kwart": 25.0, "tiende": 10.0}
+                    rf"|\b(?:de|een)\s+(?P<word>{'|'.join(SHARE_WORDS)})\b", re.IGNORECASE)
 # "de jaren 60", "jaren '90", "de jaren negentig": a decade, named by its two digits.
-_TENS = ("twintig", "dertig", "veertig", "vijftig", "zestig", "zeventig", "tachtig", "negentig")
-_DECADE = re.compile(rf"\bjaren\s+['’]?(?P<n>[1-9]0|{'|'.join(_TENS)})\b", re.IGNORECASE)
+_DECADE = re.compile(rf"\bjaren\s+['’]?(?P<n>[1-9]0|{'|'.join(TENS)})\b", re.IGNORECASE)
 _TIMES = re.compile(rf"(?<![\w])(?P<n>{_NUMBER_WORDS}|\d+)maal\b", re.IGNORECASE)
 
 
@@ -321,7 +233,7 @@ def extract_quantities(text: str) -> list[Quantity]:
     found, taken = [], []
     for match in _SHARE.finditer(text):
         if match.group("word"):
-            value = _SHARE_WORDS[match.group("word").lower()]
+            value = SHARE_WORDS[match.group("word").lower()]
         else:
             part, whole = _to_number(match.group("part")), _to_number(match.group("whole"))
             if not part or not whole:
@@ -349,13 +261,13 @@ def extract_quantities(text: str) -> list[Quantity]:
         if low is None or high is None:
             continue
         raw_unit = (match.group("unit") or "").lower()
-        unit = _UNITS.get(raw_unit, "")
+        unit = UNITS.get(raw_unit, "")
         word_only = not any(ch.isdigit() for ch in match.group(0))
         if word_only and not unit:
             continue  # "een" alone is an article, not a number
         if not unit and all(1900 <= value <= 2100 and value == int(value) for value in (low, high)):
             unit = "year"  # "2019", "2000-2019", "tussen 2015 en 2019"
-        approximate = bool(_APPROXIMATE.search(text[:match.start()]))
+        approximate = bool(APPROXIMATE_BEFORE.search(text[:match.start()]))
         found.append(Quantity(min(low, high), max(low, high), unit, match.group(0).strip(), approximate))
     return found
 
@@ -378,10 +290,7 @@ class LexicalAnalyzer:
     def fingerprint() -> str:
         """Changes whenever the word lists that shape the terms change, so an index built with
         other lists is rebuilt rather than searched with mismatched terms."""
-        import hashlib
-
-        lists = repr((sorted(ALIASES.items()), sorted(stop_words()), LexicalAnalyzer.MIN_PART))
-        return hashlib.sha256(lists.encode("utf-8")).hexdigest()[:16]
+        return short_hash(repr((sorted(ALIASES.items()), sorted(stop_words()), LexicalAnalyzer.MIN_PART)))
 
     def _term_set(self, text: str) -> frozenset[str]:
         """The distinct terms of ``text``, cached (passages are compared with many claims)."""

@@ -14,29 +14,23 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
 
 from .errors import FactCheckError
 from .index import Index
 from .retrieve import Hit, RetrievalResult
-from .text import (ANTONYMS, HEDGES, NEGATIONS, SWAPPABLE_PAIRS, LexicalAnalyzer, Quantity,
-                   cached_quantities, extract_quantities, figure_trend, fold, stated_trend, stem, word_tokens)
+from .overlap import overlap
+from .storage import atomic_file
+from .lang import (ANTONYMS, HEDGES, LIMITING, NEGATED_BEFORE, NEGATIONS, NO_EVIDENCE, NO_LONGER, SWAPPABLE_PAIRS,
+                   UNIVERSAL)
+from .text import LexicalAnalyzer, extract_quantities, figure_trend, fold, stated_trend, stem, word_tokens
 
 LABELS = ("supported", "contradicted", "unsupported")
-_NO_EVIDENCE = re.compile(r"\b(geen|weinig|onvoldoende)\s+(wetenschappelijk\s+)?(bewijs|aanwijzingen|consensus)"
-                          r"|\bniet\s+(bewezen|aangetoond|bekend|helder|duidelijk)|\bonduidelijk|\bonbekend"
-                          r"|\bmythe\b|\bniet\s+correct\b|\bzegt\s+niets\b", re.IGNORECASE)
-_UNIVERSAL = re.compile(r"\b(altijd|iedereen|nooit|alle|allemaal|elke|elk|niemand|volledig|gegarandeerd|"
-                        r"100\s?%|volkomen|zeker|voor\s+altijd|geen\s+enkel\w*|helemaal|bewezen)\b", re.IGNORECASE)
-_LIMITING = re.compile(r"\b(niet\s+altijd|niet\s+iedereen|niet\s+voor\s+iedereen|sommige|soms|zelden|"
-                       r"meestal|vaak|bij\s+een\s+deel|de\s+helft|bijna|niet\s+geschikt|uitzonderingen|"
-                       r"in\s+extreme\s+gevallen|wel\s+gevallen|kan|kunnen)\b", re.IGNORECASE)
-_NEGATED_BEFORE = re.compile(r"\b(niet|geen)\s+(voor\s+)?$", re.IGNORECASE)
-
-
 def _universal_words(text: str) -> frozenset[str]:
     """The universal words a text asserts: "altijd" counts, "niet altijd" does not."""
-    return frozenset(match.group(0).lower() for match in _UNIVERSAL.finditer(text)
-                     if not _NEGATED_BEFORE.search(text[max(0, match.start() - 12):match.start()]))
+    return frozenset(match.group(0).lower() for match in UNIVERSAL.finditer(text)
+                     if not NEGATED_BEFORE.search(text[max(0, match.start() - 12):match.start()]))
 
 
 @dataclass(frozen=True)
@@ -71,30 +65,6 @@ class Comparison:
 
 def _cue(tokens: set[str], cues: frozenset[str]) -> str:
     return next((token for token in sorted(tokens) if token in cues), "")
-
-
-def _closest(quantity: Quantity, candidates: list[Quantity]) -> Quantity:
-    """The candidate nearest in magnitude: what a reader would take the claim's number to be about."""
-    return min(candidates, key=lambda q: abs(np.log((abs(q.high) + 1e-9) / (abs(quantity.high) + 1e-9))))
-
-
-def _number_comparison(claim_q: list[Quantity], passage_q: list[Quantity]
-                       ) -> tuple[int, list[tuple[str, str]], list[tuple[str, str]]]:
-    """How many of the claim's quantities the passage states, and which it states differently:
-    with a unit ("5 mg/kg" against "0,5 mg/kg"), and bare ("660" against "66"). Only quantities of
-    a comparable unit are compared; a bare number only meets a bare number. Bare conflicts are
-    kept apart: study names and citation numbers make them a weaker cue."""
-    matched, conflicts, bare_conflicts = 0, [], []
-    for quantity in claim_q:
-        candidates = [q for q in passage_q if quantity.comparable(q)]
-        if not candidates:
-            continue
-        if any(quantity.agrees(q) for q in candidates):
-            matched += 1
-        else:
-            pair = (quantity.text, _closest(quantity, candidates).text)
-            (conflicts if quantity.unit else bare_conflicts).append(pair)
-    return matched, conflicts, bare_conflicts
 
 
 # Stemmed, so inflected forms meet: "kortere" against "langere", "zwakkere" against "sterker".
@@ -133,7 +103,6 @@ class _Profile:
     folded: str
     tokens: frozenset[str]
     stems: dict[str, str]           # stem -> the word as written
-    quantities: tuple[Quantity, ...]
     negated: bool                   # a negation word, or a denial ("onduidelijk", "geen bewijs", "mythe")
     rejects: bool
     universal_words: frozenset[str]  # asserted ones: "niet altijd" asserts none
@@ -151,36 +120,30 @@ class _Profile:
 _OPTICAL_SIGN = re.compile(r"\((?:\+|-|−)\)(?=-)")
 
 
-# "niet meer" is "no longer", not "more".
-_NO_LONGER = re.compile(r"\b(niet|nooit|geen)\s+meer\b", re.IGNORECASE)
-
-
 @lru_cache(maxsize=8192)
 def _profile(text: str) -> _Profile:
     text = _OPTICAL_SIGN.sub("", text)
-    raw = word_tokens(_NO_LONGER.sub(r"\1", text))
+    raw = word_tokens(NO_LONGER.sub(r"\1", text))
     tokens = frozenset({fold(t) for t in raw} | set(raw))
-    rejects = bool(_NO_EVIDENCE.search(text))
+    rejects = bool(NO_EVIDENCE.search(text))
     # "onduidelijk", "mythe" and "geen bewijs" deny as "niet" does.
-    return _Profile(fold(text), tokens, {stem(t): t for t in raw}, cached_quantities(text),
+    return _Profile(fold(text), tokens, {stem(t): t for t in raw},
                     bool(tokens & NEGATIONS) or rejects, rejects, _universal_words(text),
-                    bool(_LIMITING.search(text)),
+                    bool(LIMITING.search(text)),
                     bool(tokens & HEDGES), stated_trend(text), figure_trend(text))
 
 
 def compare(claim: str, passage: str, analyzer: LexicalAnalyzer) -> Comparison:
     """Compare one claim with one passage. Passages recur across claims, so their side is cached."""
-    claim_terms, passage_terms = analyzer.term_set(claim), analyzer.term_set(passage)
-    shared = len(claim_terms & passage_terms)
+    shared = overlap(claim, passage, analyzer)
     mine, theirs = _profile(claim), _profile(passage)
-    matched, number_conflicts, bare_conflicts = _number_comparison(list(mine.quantities), list(theirs.quantities))
     # A claim's trend is its words ("daalde"); a passage may state it in figures instead.
     passage_trend = theirs.figure_trend or theirs.stated_trend
     return Comparison(
-        coverage=shared / max(1, len(claim_terms)), passage_coverage=shared / max(1, len(passage_terms)),
+        coverage=shared.coverage, passage_coverage=shared.passage_coverage,
         claim_negated=mine.negated, passage_negated=theirs.negated, passage_rejects=theirs.rejects,
-        numbers_matched=matched, number_conflicts=tuple(number_conflicts),
-        bare_number_conflicts=tuple(bare_conflicts),
+        numbers_matched=shared.numbers_matched, number_conflicts=shared.number_conflicts,
+        bare_number_conflicts=shared.bare_number_conflicts,
         antonym_conflicts=tuple(_antonym_conflicts(mine.stems, theirs.stems)),
         order_swaps=tuple(_order_swaps(mine.folded, theirs.folded)),
         claim_universal=mine.universal, passage_limits=theirs.limits,
@@ -273,7 +236,7 @@ def claim_only_features(claim: str) -> np.ndarray:
     """Cues of the claim alone, for the claim-only baseline; never part of the model."""
     tokens = set(word_tokens(claim))
     return np.array([
-        float(bool(tokens & NEGATIONS)), float(bool(_UNIVERSAL.search(claim))), float(bool(tokens & HEDGES)),
+        float(bool(tokens & NEGATIONS)), float(bool(UNIVERSAL.search(claim))), float(bool(tokens & HEDGES)),
         float(bool(extract_quantities(claim))), float(np.log1p(len(tokens))), float(claim.strip().endswith("?")),
         float("#" in claim),
     ], dtype=np.float32)
@@ -324,14 +287,14 @@ def _sharpen(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return scaled / scaled.sum(axis=1, keepdims=True)
 
 
-class VerdictClassifier:
-    """Two-stage calibrated classifier with scikit-learn's fit/predict_proba interface."""
+class VerdictClassifier(ClassifierMixin, BaseEstimator):
+    """Two-stage calibrated classifier, a scikit-learn estimator: parameters in ``__init__``, fitted
+    state in ``*_`` attributes set by ``fit``."""
 
     def __init__(self, seed: int = 13, calibration_folds: int = 5, regularisation: float = 1.0):
-        self.seed, self.calibration_folds, self.regularisation = seed, calibration_folds, regularisation
-        # Fingerprints of the claims it was fit on (set by FactChecker.fit), so an evaluation can say
-        # how many of its claims the model has seen.
-        self.trained_on_: frozenset[str] = frozenset()
+        self.seed = seed
+        self.calibration_folds = calibration_folds
+        self.regularisation = regularisation
 
     def _stage(self, features: np.ndarray, targets: np.ndarray, groups: np.ndarray):
         """A logistic regression whose sigmoid calibration is fit out of fold. Folds keep an evidence
@@ -347,23 +310,29 @@ class VerdictClassifier:
         splits = list(folds.split(features, targets, groups))
         return CalibratedClassifierCV(model, method="sigmoid", cv=splits).fit(features, targets)
 
-    def fit(self, features: np.ndarray, labels: list[str], groups: list | None = None) -> "VerdictClassifier":
+    def fit(self, features: np.ndarray, labels, groups=None, claim_fingerprints=None) -> "VerdictClassifier":
         """``groups`` (optional) names each row's evidence group; no fold ever splits one.
+        ``claim_fingerprints`` (optional) identify the claims, so an evaluation can say how many of
+        its claims the model has seen.
 
         The product of two calibrated stages comes out underconfident, so a temperature is fit
         last, on out-of-fold three-way probabilities (lowest log loss)."""
+        features = np.asarray(features)
         labels, groups = self.validate(labels, groups)
         self._fit_stages(features, labels, groups)
         self.temperature_ = self._fit_temperature(features, labels, groups)
+        self.classes_ = np.array(LABELS)
+        self.n_features_in_ = features.shape[1]
+        self.trained_on_ = frozenset(claim_fingerprints or ())
         return self
 
-    def validate(self, labels: list[str], groups: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def validate(self, labels, groups=None) -> tuple[np.ndarray, np.ndarray]:
         """Labels and groups as arrays, or a FactCheckError saying why they cannot train a model."""
         labels = np.asarray(labels)
         groups = np.asarray(groups if groups is not None else range(len(labels)), dtype=str)
         unknown = set(labels) - set(LABELS)
         if unknown:
-            raise FactCheckError(f"unknown label values: {', '.join(sorted(unknown))}")
+            raise FactCheckError(f"unknown label values: {', '.join(sorted(map(str, unknown)))}")
         counts = {label: len(set(groups[labels == label])) for label in LABELS}
         needed = 2 * self.calibration_folds  # the temperature's folds each hold calibration folds of their own
         if min(counts.values()) < needed:
@@ -387,8 +356,7 @@ class VerdictClassifier:
         held_out = np.zeros((len(labels), len(LABELS)))
         folds = StratifiedGroupKFold(self.calibration_folds, shuffle=True, random_state=self.seed)
         for fitted_on, held in folds.split(features, labels, groups):
-            part = VerdictClassifier(self.seed, self.calibration_folds, self.regularisation)
-            part._fit_stages(features[fitted_on], labels[fitted_on], groups[fitted_on])
+            part = clone(self)._fit_stages(features[fitted_on], labels[fitted_on], groups[fitted_on])
             held_out[held] = part._stage_proba(features[held])
         truth = np.array([LABELS.index(label) for label in labels])
         losses = [-np.mean(np.log(_sharpen(held_out, t)[np.arange(len(truth)), truth] + 1e-12)) for t in _TEMPERATURES]
@@ -401,40 +369,43 @@ class VerdictClassifier:
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Columns in the order of ``LABELS``."""
+        check_is_fitted(self, "temperature_")
+        features = np.asarray(features)
         if len(features) == 0:
             return np.zeros((0, 3))
         return _sharpen(self._stage_proba(features), self.temperature_)
 
-    def predict(self, features: np.ndarray) -> list[str]:
-        return [LABELS[i] for i in self.predict_proba(features).argmax(axis=1)]
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return self.classes_[self.predict_proba(features).argmax(axis=1)]
 
-    # Safe persistence: skops, with the model's feature configuration beside it.
-    def save(self, path: Path, feature_config: dict, reranker=None) -> None:
-        """Write the two stages (and the evidence reranker they were trained with) to one skops file."""
-        import skops.io as sio
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        sio.dump({"relevance": self.relevance_, "stance": self.stance_, "temperature": self.temperature_,
-                  "feature_config": feature_config,
+# Safe persistence: one skops file with both models and the feature configuration they were trained with.
+def save_models(path: Path, classifier: VerdictClassifier, reranker, feature_config: dict) -> None:
+    """Write the verdict model's fitted stages and the evidence reranker trained with it."""
+    import skops.io as sio
+
+    check_is_fitted(classifier, "temperature_")
+    with atomic_file(path) as tmp:
+        sio.dump({"relevance": classifier.relevance_, "stance": classifier.stance_,
+                  "temperature": classifier.temperature_, "feature_config": feature_config,
                   "reranker": reranker.model_ if reranker is not None else None,
-                  "trained_on": sorted(self.trained_on_),
-                  "params": {"seed": self.seed, "calibration_folds": self.calibration_folds,
-                             "regularisation": self.regularisation}}, tmp)
-        tmp.replace(path)
+                  "trained_on": sorted(classifier.trained_on_),
+                  "params": classifier.get_params()}, tmp)
 
-    @classmethod
-    def load(cls, path: Path) -> tuple["VerdictClassifier", dict, object]:
-        import skops.io as sio
 
-        if not path.exists():
-            raise FactCheckError(f"no trained verdict model at {path}; run `factcheck train`")
-        untrusted = sio.get_untrusted_types(file=path)
-        unexpected = [name for name in untrusted if not name.startswith(("sklearn.", "numpy.", "scipy."))]
-        if unexpected:
-            raise FactCheckError(f"{path} contains unexpected types ({', '.join(unexpected[:3])}); refusing to load")
-        data = sio.load(path, trusted=untrusted)
-        model = cls(**data["params"])
-        model.relevance_, model.stance_, model.temperature_ = data["relevance"], data["stance"], data["temperature"]
-        model.trained_on_ = frozenset(data.get("trained_on", []))
-        return model, data["feature_config"], data.get("reranker")
+def load_models(path: Path) -> tuple[VerdictClassifier, dict, object]:
+    """The verdict model, its feature configuration and the reranker's fitted pipeline (or None)."""
+    import skops.io as sio
+
+    if not path.exists():
+        raise FactCheckError(f"no trained verdict model at {path}; run `factcheck train`")
+    untrusted = sio.get_untrusted_types(file=path)
+    unexpected = [name for name in untrusted if not name.startswith(("sklearn.", "numpy.", "scipy."))]
+    if unexpected:
+        raise FactCheckError(f"{path} contains unexpected types ({', '.join(unexpected[:3])}); refusing to load")
+    data = sio.load(path, trusted=untrusted)
+    model = VerdictClassifier(**data["params"])
+    model.relevance_, model.stance_, model.temperature_ = data["relevance"], data["stance"], data["temperature"]
+    model.classes_ = np.array(LABELS)
+    model.trained_on_ = frozenset(data.get("trained_on", []))
+    return model, data["feature_config"], data.get("reranker")

@@ -44,6 +44,7 @@ def checker(config, encoder):
     from pipeline.checker import FactChecker
     from pipeline.index import build_index
     from pipeline.report import read_labelled
+    from pipeline.train import train
 
     build_index(config, encoder)
     checker = FactChecker(config, encoder=encoder)
@@ -51,7 +52,7 @@ def checker(config, encoder):
         checker.load_classifier()
     else:
         frame = read_labelled(config.path("labelled_claims"), config.verdict.training_splits)
-        checker.train(list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), list(frame["group"]))
+        train(checker, list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), list(frame["group"]))
     return checker
 
 

@@ -226,6 +226,7 @@ def test_training_is_deterministic_and_cross_fits_by_evidence_group(tmp_path, ch
     from pipeline.checker import FactChecker
     from pipeline.config import load_config
     from pipeline.report import read_labelled
+    from pipeline.train import evidence_group_folds, train
 
     from conftest import write_config
 
@@ -233,12 +234,12 @@ def test_training_is_deterministic_and_cross_fits_by_evidence_group(tmp_path, ch
     frame = read_labelled(config.path("labelled_claims"), "train").groupby("label").head(40).reset_index(drop=True)
     groups = list(frame["group"])
     trainer = FactChecker(config, encoder=encoder, index=checker.index)
-    for fitted_on, held_out in trainer._folds(groups):
+    for fitted_on, held_out in evidence_group_folds(groups, config.verdict.calibration_folds):
         assert not {groups[i] for i in fitted_on} & {groups[i] for i in held_out}
     probe = ["Ketamine wordt als neusspray voorgeschreven.", "Mannen breken ketamine sneller af dan vrouwen."]
     runs = []
     for _ in range(2):
-        trainer.train(list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), groups)
+        train(trainer, list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), groups)
         reloaded = FactChecker(config, encoder=encoder, index=checker.index)
         reloaded.load_classifier()
         runs.append([r.claims[0].probabilities for r in reloaded.check_many(probe)])

@@ -1,0 +1,21 @@
+"""Dutch negation and denial. None of these words is ever dropped as a stop word."""
+
+NEGATIONS = frozenset({"niet", "geen", "nooit", "zonder", "niets", "niemand", "nergens", "geenszins", "noch"})
+
+# A text that calls something unproven, unclear, unknown or a myth denies it as "niet" does.
+# Regex alternatives, joined in this order.
+NO_EVIDENCE = (
+    r"\b(geen|weinig|onvoldoende)\s+(wetenschappelijk\s+)?(bewijs|aanwijzingen|consensus)",
+    r"\bniet\s+(bewezen|aangetoond|bekend|helder|duidelijk)",
+    r"\bonduidelijk",
+    r"\bonbekend",
+    r"\bmythe\b",
+    r"\bniet\s+correct\b",
+    r"\bzegt\s+niets\b",
+)
+
+# Words that, just before a universal word, take its force away: "niet altijd", "geen voor iedereen".
+NEGATES_FOLLOWING = ("niet", "geen")
+
+# "niet meer" / "nooit meer" / "geen meer" mean "no longer", not "more".
+NO_LONGER_LEADS = ("niet", "nooit", "geen")

@@ -1,0 +1,62 @@
+"""What a check returns: plain dataclasses every surface (CLI, API, batch, reports) shares,
+with the verdict labels and the colours surfaces show them in."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from .posts import SkippedSentence
+from .verify import LABELS
+
+# How surfaces colour a verdict (rich colour names), in the order of LABELS.
+VERDICT_COLOURS = dict(zip(LABELS, ("green", "red", "yellow")))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A passage behind a verdict, with exact provenance in its document's clean text."""
+
+    text: str
+    doc_id: str
+    title: str
+    section: str | None
+    start: int
+    end: int
+    score: float
+    dense_score: float
+    lexical_score: float
+    passage_id: str
+    source: str  # "title [doc id, tekens start-end]", for a CSV cell or a table
+
+
+@dataclass
+class ClaimResult:
+    """The verdict on one checkable claim."""
+
+    claim: str
+    verdict: str
+    confidence: float
+    probabilities: dict[str, float]
+    explanation: str
+    evidence: list[Evidence]
+
+
+@dataclass
+class CheckResult:
+    """The verdict on a text (a claim or a whole post); ``claims`` holds one result per checked claim."""
+
+    text: str
+    verdict: str
+    confidence: float
+    explanation: str
+    evidence: list[Evidence]
+    claims: list[ClaimResult] = field(default_factory=list)
+    skipped: list[SkippedSentence] = field(default_factory=list)
+    language: str = "nl"
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)

@@ -1,0 +1,69 @@
+"""Writing to disk so that a reader never sees half a file, and short content fingerprints."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+
+def short_hash(*chunks: str | bytes) -> str:
+    """First 16 hex digits of the SHA-256 of the chunks, fed in order."""
+    return short_hash_of(chunks)
+
+
+def short_hash_of(chunks: Iterable[str | bytes]) -> str:
+    """``short_hash`` over a stream of chunks (files, passages) too long to join first."""
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+    return digest.hexdigest()[:16]
+
+
+def file_sha256(path: Path) -> str:
+    """Full SHA-256 of a file, read in blocks (model weights are large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; it replaces ``path`` in one rename when the block
+    ends without error, and is removed otherwise."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def atomic_folder(path: Path) -> Iterator[Path]:
+    """An empty work folder beside ``path``; when the block ends without error it takes ``path``'s
+    place (the old folder is moved aside first, then removed), otherwise it is removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{path.name}.building.", dir=path.parent))
+    try:
+        yield work
+        old = path.with_name(f".{path.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        if path.exists():
+            os.replace(path, old)
+        os.replace(work, path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
