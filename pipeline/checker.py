@@ -76,8 +76,8 @@ class FactChecker:
         try:
             classifier, feature_config, reranker = load_models(self.config.path("verifier_model"))
             if feature_config != self.current_feature_config():
-                raise FactCheckError("the trained verdict model does not match the current embedding model or "
-                                     "feature settings; run `factcheck train`")
+                raise FactCheckError("the trained verdict model does not match the current embedding model, "
+                                     "feature settings or language data; run `factcheck train`")
         except FactCheckError as exc:
             if optional:
                 return str(exc)

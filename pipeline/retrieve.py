@@ -6,7 +6,8 @@ from functools import lru_cache
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .chunk import Passage
 from .config import Retrieval
@@ -105,24 +106,26 @@ class EvidenceReranker(ClassifierMixin, BaseEstimator):
     def __init__(self, regularisation: float = 1.0):
         self.regularisation = regularisation
 
-    def fit(self, features: np.ndarray, contains_evidence: np.ndarray) -> "EvidenceReranker":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "EvidenceReranker":
+        """``X``: rows of ``rerank_features``; ``y``: whether each candidate holds the evidence."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
         model = make_pipeline(StandardScaler(), LogisticRegression(C=self.regularisation, max_iter=2000))
-        self.model_ = model.fit(features, np.asarray(contains_evidence).astype(int))
+        self.model_ = model.fit(X, y)
         self.classes_ = self.model_.classes_
-        self.n_features_in_ = self.model_.n_features_in_
         return self
 
-    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "model_")
-        return self.model_.predict_proba(features)
+        return self.model_.predict_proba(validate_data(self, X, reset=False))
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "model_")
-        return self.model_.predict(features)
+        return self.model_.predict(validate_data(self, X, reset=False))
 
     def evidence_probability(self, features: np.ndarray) -> np.ndarray:
         """Per candidate, the probability that it holds the evidence."""

@@ -40,7 +40,7 @@ def fit_reranker(template: EvidenceReranker, candidates: list[RetrievalResult], 
     targets = np.concatenate([[contains_quote(hit.passage.text, quote) for hit in r.hits] for r, quote in pairs])
     if targets.all() or not targets.any():
         return None
-    return clone(template).fit(features, targets)
+    return clone(template).fit(features, targets.astype(int))
 
 
 def fit_models(checker, texts: list[str], labels: list[str], evidence: list[str] | None = None,

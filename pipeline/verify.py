@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import FactCheckError
 from .index import Index
@@ -317,12 +317,11 @@ class VerdictClassifier(ClassifierMixin, BaseEstimator):
 
         The product of two calibrated stages comes out underconfident, so a temperature is fit
         last, on out-of-fold three-way probabilities (lowest log loss)."""
-        features = np.asarray(features)
+        features, labels = validate_data(self, features, labels, dtype=None)
         labels, groups = self.validate(labels, groups)
         self._fit_stages(features, labels, groups)
         self.temperature_ = self._fit_temperature(features, labels, groups)
         self.classes_ = np.array(LABELS)
-        self.n_features_in_ = features.shape[1]
         self.trained_on_ = frozenset(claim_fingerprints or ())
         return self
 
@@ -370,12 +369,13 @@ class VerdictClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Columns in the order of ``LABELS``."""
         check_is_fitted(self, "temperature_")
-        features = np.asarray(features)
         if len(features) == 0:
             return np.zeros((0, 3))
+        features = validate_data(self, features, reset=False, dtype=None)
         return _sharpen(self._stage_proba(features), self.temperature_)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "temperature_")
         return self.classes_[self.predict_proba(features).argmax(axis=1)]
 
 
@@ -407,5 +407,6 @@ def load_models(path: Path) -> tuple[VerdictClassifier, dict, object]:
     model = VerdictClassifier(**data["params"])
     model.relevance_, model.stance_, model.temperature_ = data["relevance"], data["stance"], data["temperature"]
     model.classes_ = np.array(LABELS)
+    model.n_features_in_ = model.relevance_.n_features_in_
     model.trained_on_ = frozenset(data.get("trained_on", []))
     return model, data["feature_config"], data.get("reranker")

@@ -1,19 +1,79 @@
-"""Shared fixtures: the real configuration, the real model, the real corpus and index.
+"""Shared fixtures: the real configuration, corpus and labelled claims; the real model for integration
+tests, and a small deterministic fake encoder for unit tests.
 
-`make test` prepares and adapts the model, builds the index and trains the verdict
-model before pytest runs; the fixtures only build what is missing.
+A test that uses the real model (the ``encoder``, ``base_encoder`` or ``checker`` fixture, directly or
+through another fixture) is marked ``integration`` here, so ``pytest -m "not integration"`` runs the
+unit tests alone, in seconds. `make test` prepares and adapts the model, builds the index and trains
+the verdict model before pytest runs; the fixtures only build what is missing.
 """
 from __future__ import annotations
 
 import shutil
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from pipeline.config import DEFAULT_CONFIG, load_config
+from pipeline.text import fold, word_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
+REAL_MODEL_FIXTURES = {"encoder", "base_encoder", "checker"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+class FakeEncoder:
+    """A deterministic stand-in for ``pipeline.embed.Encoder``: each text is a normalised bag of its
+    folded words, hashed into a few dimensions. Texts sharing words are similar, as with the real model,
+    but nothing is loaded."""
+
+    dimension = 64
+    identity = "fake-bag-of-words-64"
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in word_tokens(text):
+                vectors[row, zlib.crc32(fold(token).encode("utf-8")) % self.dimension] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-9)
+
+    def encode_queries(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts)
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts)
+
+
+@pytest.fixture(scope="session")
+def fake_encoder():
+    return FakeEncoder()
+
+
+@pytest.fixture(scope="session")
+def fake_checker(tmp_path_factory, fake_encoder):
+    """The whole pipeline over the real corpus and the real labelled train split, with the fake encoder:
+    index built and both models trained in a temporary folder."""
+    from pipeline.checker import FactChecker
+    from pipeline.index import build_index
+    from pipeline.report import read_labelled
+    from pipeline.train import train
+
+    folder = tmp_path_factory.mktemp("fake")
+    settings = load_config(write_config(folder, **{"paths.index_dir": str(folder / "index"),
+                                                   "paths.verifier_model": str(folder / "verifier.skops")}))
+    build_index(settings, fake_encoder)
+    checker = FactChecker(settings, encoder=fake_encoder)
+    frame = read_labelled(settings.path("labelled_claims"), settings.verdict.training_splits)
+    train(checker, list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), list(frame["group"]))
+    return checker
 
 
 @pytest.fixture(scope="session")

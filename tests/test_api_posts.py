@@ -49,7 +49,7 @@ def test_pure_question_and_opinion_are_skipped(checker):
 def test_results_are_plain_data(checker):
     result = checker.check("Ketamine verhoogt de bloeddruk en de hartslag.")
     data = json.loads(result.to_json())
-    assert data["verdict"] in ("supported", "contradicted", "unsupported")
+    assert data["verdict"] == "supported" and data == result.to_dict()
     evidence = data["evidence"][0]
     assert {"text", "doc_id", "title", "start", "end", "score", "source"} <= set(evidence)
 
@@ -82,3 +82,37 @@ def test_explanation_quotes_the_first_evidence_passage(checker):
     result = checker.check("Ketamine verlaagt de bloeddruk en de hartslag.")
     quoted = result.explanation.split("'")[-2].rstrip("…")
     assert result.evidence[0].text.startswith(quoted[:40])
+
+
+def _claim(text: str, verdict: str, confidence: float):
+    from pipeline.results import ClaimResult
+    from pipeline.verify import LABELS
+
+    rest = (1.0 - confidence) / 2
+    probabilities = {label: (confidence if label == verdict else rest) for label in LABELS}
+    return ClaimResult(text, verdict, confidence, probabilities, f"uitleg bij {text}", [])
+
+
+@pytest.mark.parametrize("claims, verdict, deciding", [
+    ([("a", "supported", 0.6)], "supported", "a"),
+    ([("a", "contradicted", 0.4)], "contradicted", "a"),             # one claim: its own verdict, however sure
+    ([("a", "supported", 0.9), ("b", "contradicted", 0.7)], "contradicted", "b"),
+    ([("a", "supported", 0.9), ("b", "contradicted", 0.5)], "supported", "a"),  # below the threshold (0.55)
+    ([("a", "supported", 0.6), ("b", "supported", 0.8)], "supported", "b"),
+    ([("a", "unsupported", 0.6), ("b", "unsupported", 0.9)], "unsupported", "b"),
+])
+def test_post_verdict_follows_the_documented_rule(fake_checker, claims, verdict, deciding):
+    analysis = analyse_post(" ".join(f"Bewering {text} over ketamine." for text, _, _ in claims), fake_checker.config.posts)
+    results = [_claim(*claim) for claim in claims]
+    post = fake_checker._aggregate(analysis, results)
+    decisive = next(c for c in results if c.claim == deciding)
+    assert (post.verdict, post.confidence) == (verdict, decisive.probabilities[verdict])
+    assert post.explanation.endswith(decisive.explanation)
+    assert post.explanation.startswith(f"bewering '{deciding}': ") == (len(claims) > 1)
+
+
+def test_post_without_a_checkable_claim_says_why(fake_checker):
+    analysis = analyse_post("Hoi allemaal! Is ketamine gevaarlijk?", fake_checker.config.posts)
+    post = fake_checker._aggregate(analysis, [])
+    assert (post.verdict, post.confidence) == ("unsupported", 0.0)
+    assert post.explanation == "geen controleerbare bewering gevonden (groet, vraag)"

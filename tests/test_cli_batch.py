@@ -1,4 +1,6 @@
-"""The command line and batch CSV checking, driven for real."""
+"""The command line and batch CSV checking, driven for real. Tests of verdicts use the real model
+(``real_cli``); tests of CSV handling, errors and reports run the same commands over the fake-encoder
+pipeline (``fake_cli``) and compare the batch output with that checker's own API."""
 from __future__ import annotations
 
 import csv
@@ -17,10 +19,20 @@ csv.field_size_limit(1 << 24)  # the 1 MB post comes back in the output
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def shared_checker(checker, monkeypatch):
-    """Every command uses the session's FactChecker instead of loading the model again."""
+def _serve(monkeypatch, checker):
+    """Commands use this FactChecker instead of loading one."""
     monkeypatch.setattr(cli, "_checker", lambda config, require_model=True: checker)
+    return checker
+
+
+@pytest.fixture()
+def real_cli(checker, monkeypatch):
+    return _serve(monkeypatch, checker)
+
+
+@pytest.fixture()
+def fake_cli(fake_checker, monkeypatch):
+    return _serve(monkeypatch, fake_checker)
 
 
 def invoke(*args):
@@ -51,11 +63,13 @@ def test_help_lists_the_subcommands():
         assert command in result.output
 
 
-def test_check_prints_verdict_and_json():
+def test_check_prints_verdict_and_json(real_cli):
     plain = invoke("check", "Ketamine verhoogt de bloeddruk en de hartslag.")
-    assert plain.exit_code == 0 and "bewijs 1:" in plain.output and "uitleg:" in plain.output
+    assert plain.exit_code == 0 and plain.output.startswith("supported (zekerheid ")
+    assert "bewijs 1:" in plain.output and "uitleg: bron bevestigt:" in plain.output
     data = json.loads(invoke("check", "--json", "Ketamine verhoogt de bloeddruk.").output)
-    assert data["verdict"] in ("supported", "contradicted", "unsupported") and data["evidence"]
+    assert data["verdict"] == "supported" and "bloeddruk" in data["evidence"][0]["text"]
+    assert data == real_cli.check("Ketamine verhoogt de bloeddruk.").to_dict()
 
 
 def test_retrieve_ranks_as_check_does(checker, config, tmp_path, monkeypatch):
@@ -83,7 +97,7 @@ def test_retrieve_ranks_as_check_does(checker, config, tmp_path, monkeypatch):
     assert shown(result) == fused and "note: fused order, not reranked (no trained verdict model" in result.output
 
 
-def test_batch_keeps_columns_and_adds_results(tmp_path):
+def test_batch_keeps_columns_and_adds_results(tmp_path, fake_cli):
     source = write_csv(tmp_path / "in.csv", [["id", "post", "author"],
                                              ["1", "Ketamine verhoogt de bloeddruk.", "a"],
                                              ["2", "=HYPERLINK(\"http://x\") ketamine is legaal", "+31"],
@@ -98,6 +112,8 @@ def test_batch_keeps_columns_and_adds_results(tmp_path):
     evidence = json.loads(rows[0]["evidence"])
     assert evidence and {"text", "source", "score"} <= set(evidence[0])
     assert rows[0]["evidence_text"] == evidence[0]["text"]
+    expected = fake_cli.check("Ketamine verhoogt de bloeddruk.")
+    assert rows[0]["verdict"] == expected.verdict and evidence[0]["text"] == expected.evidence[0].text
     # Formula injection: cells that start with = + - @ are neutralised.
     assert rows[1]["post"].startswith("'=HYPERLINK") and rows[1]["author"] == "'+31" and rows[2]["author"] == "'@bot"
     assert rows[2]["verdict"] == "unsupported" and "lege tekst" in rows[2]["error"]
@@ -110,7 +126,7 @@ def test_formula_neutralisation_covers_every_trigger():
     assert neutralise_formula("veilig") == "veilig" and neutralise_formula(3) == 3
 
 
-def test_encodings_delimiters_and_bom(tmp_path):
+def test_encodings_delimiters_and_bom(tmp_path, fake_cli):
     text = "Ketamine is in Nederland géén medicijn."
     for name, delimiter, encoding in (("semicolon.csv", ";", "cp1252"), ("tab.csv", "\t", "utf-8-sig"),
                                       ("latin.csv", ",", "latin-1")):
@@ -119,25 +135,28 @@ def test_encodings_delimiters_and_bom(tmp_path):
         result = invoke("batch", source, "-o", out)
         assert result.exit_code == 0, result.output
         row = read_csv(out)[0]
-        assert row["tekst"] == text and row["verdict"]
+        assert row["tekst"] == text and row["verdict"] == fake_cli.check(text).verdict
 
 
-def test_jsonl_output(tmp_path):
+def test_jsonl_output(tmp_path, fake_cli):
     source = write_csv(tmp_path / "in.csv", [["claim"], ["Ketamine verhoogt de bloeddruk."]])
     result = invoke("batch", source, "-o", tmp_path / "out.jsonl", "--format", "jsonl")
     assert result.exit_code == 0
     record = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    assert record["claim"] == "Ketamine verhoogt de bloeddruk." and record["verdict"]
+    assert record["claim"] == "Ketamine verhoogt de bloeddruk."
+    assert record["verdict"] == fake_cli.check("Ketamine verhoogt de bloeddruk.").verdict
 
 
-def test_nul_bytes_and_a_one_megabyte_post_get_a_verdict(tmp_path):
+def test_nul_bytes_and_a_one_megabyte_post_get_a_verdict(tmp_path, fake_cli):
     huge = "Ketamine verhoogt de bloeddruk. " * 33_000  # ~1 MB
     source = tmp_path / "in.csv"
     source.write_bytes(b"claim\n\"Ketamine\x00 is legaal\"\n\"" + huge.encode() + b"\"\nSnuiven is gangbaar.\n")
     result = invoke("batch", source, "-o", tmp_path / "out.csv")
     assert result.exit_code == 0, result.output
     rows = read_csv(tmp_path / "out.csv")
-    assert len(rows) == 3 and all(r["verdict"] for r in rows)
+    assert len(rows) == 3
+    assert [r["verdict"] for r in rows] == [r.verdict for r in fake_cli.check_many(
+        ["Ketamine  is legaal", huge, "Snuiven is gangbaar."])]
     assert "NUL" in rows[0]["error"] and "ingekort" in rows[1]["error"]
 
 
@@ -146,20 +165,21 @@ def test_nul_bytes_and_a_one_megabyte_post_get_a_verdict(tmp_path):
     (b"", "file is empty"),
     (b"claim\n", "no rows"),
 ])
-def test_bad_input_files_fail_in_one_line(tmp_path, content, fragment):
+def test_bad_input_files_fail_in_one_line(tmp_path, content, fragment, fake_cli):
     source = tmp_path / "in.csv"
     if content is not None:
         source.write_bytes(content)
     one_line_error(invoke("batch", source, "-o", tmp_path / "out.csv"), fragment)
 
 
-def test_unknown_or_ambiguous_column_lists_the_columns(tmp_path):
+def test_unknown_or_ambiguous_column_lists_the_columns(tmp_path, fake_cli):
     source = write_csv(tmp_path / "in.csv", [["id", "body"], ["1", "Ketamine is legaal"]])
     one_line_error(invoke("batch", source, "-o", tmp_path / "o.csv", "--column", "tweet"), "columns are: id, body")
     one_line_error(invoke("batch", source, "-o", tmp_path / "o.csv"), "pass --column (columns: id, body)")
 
 
-def test_resume_after_interruption_loses_and_repeats_nothing(tmp_path, checker, monkeypatch):
+def test_resume_after_interruption_loses_and_repeats_nothing(tmp_path, fake_checker, monkeypatch):
+    checker = fake_checker
     rows = [["n", "claim"]] + [[str(i), f"Ketamine verhoogt de bloeddruk ({i})."] for i in range(10)]
     source = write_csv(tmp_path / "in.csv", rows)
     out = tmp_path / "out.csv"
@@ -192,12 +212,12 @@ def test_resume_after_interruption_loses_and_repeats_nothing(tmp_path, checker, 
     ([["claim", "label"], ["Ketamine is legaal", "waar"]], "unknown label value(s) 'waar'"),
     ([["claim", "label"]], "no labelled rows"),
 ])
-def test_evaluate_rejects_bad_labelled_files(tmp_path, rows, fragment):
+def test_evaluate_rejects_bad_labelled_files(tmp_path, rows, fragment, fake_cli):
     source = write_csv(tmp_path / "labelled.csv", rows)
     one_line_error(invoke("evaluate", source, "--out", tmp_path / "eval"), fragment)
 
 
-def test_evaluate_to_a_file_fails_before_any_work(tmp_path, monkeypatch):
+def test_evaluate_to_a_file_fails_before_any_work(tmp_path, monkeypatch, fake_cli):
     import pipeline.report
 
     source = write_csv(tmp_path / "labelled.csv", [["claim", "label"], ["Ketamine is legaal", "contradicted"]])
@@ -207,7 +227,7 @@ def test_evaluate_to_a_file_fails_before_any_work(tmp_path, monkeypatch):
     one_line_error(invoke("evaluate", source, "--out", blocker), "is a file; --out needs a folder")
 
 
-def test_evaluate_says_when_the_model_has_seen_the_claims(tmp_path, config):
+def test_evaluate_says_when_the_model_has_seen_the_claims(tmp_path, config, fake_cli):
     from pipeline.report import read_labelled
 
     labelled = read_labelled(config.path("labelled_claims"))
@@ -222,7 +242,8 @@ def test_evaluate_says_when_the_model_has_seen_the_claims(tmp_path, config):
         assert ("warning: the model was trained on 3 of these 5 claims" in result.output) == bool(seen)
 
 
-def test_train_on_too_few_examples_fails_in_one_line_and_keeps_the_model(tmp_path, checker):
+def test_train_on_too_few_examples_fails_in_one_line_and_keeps_the_model(tmp_path, fake_cli):
+    checker = fake_cli
     rows = [["claim", "label"], ["Ketamine is een verdovingsmiddel", "supported"],
             ["Ketamine is onschadelijk", "contradicted"], ["Ketamine groeit op Mars", "unsupported"]]
     source = write_csv(tmp_path / "labelled.csv", rows)
@@ -232,7 +253,7 @@ def test_train_on_too_few_examples_fails_in_one_line_and_keeps_the_model(tmp_pat
     assert model.stat().st_mtime_ns == before
 
 
-def test_evaluate_writes_metrics_and_an_escaped_report(tmp_path):
+def test_evaluate_writes_metrics_and_an_escaped_report(tmp_path, fake_cli):
     rows = [["claim", "label", "evidence", "kind"],
             ["<script>alert(1)</script> Ketamine verhoogt de bloeddruk.", "supported",
              "Ook gaan de hartslag en de bloeddruk omhoog.", "paraphrase"],
@@ -254,7 +275,7 @@ def test_evaluate_writes_metrics_and_an_escaped_report(tmp_path):
     assert report.count("data:image/png;base64,") == 3
 
 
-def test_unwritable_output_is_one_line(tmp_path):
+def test_unwritable_output_is_one_line(tmp_path, fake_cli):
     source = write_csv(tmp_path / "in.csv", [["claim"], ["Ketamine is legaal"]])
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
@@ -262,7 +283,7 @@ def test_unwritable_output_is_one_line(tmp_path):
     one_line_error(invoke("batch", source, "-o", tmp_path), "is a folder")
 
 
-def test_output_never_replaces_the_input(tmp_path):
+def test_output_never_replaces_the_input(tmp_path, fake_cli):
     source = write_csv(tmp_path / "in.csv", [["claim"], ["Ketamine is legaal"]])
     before = source.read_bytes()
     one_line_error(invoke("batch", source, "-o", tmp_path / "." / "in.csv"), "the output would replace the input")

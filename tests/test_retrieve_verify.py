@@ -245,3 +245,23 @@ def test_training_is_deterministic_and_cross_fits_by_evidence_group(tmp_path, ch
         runs.append([r.claims[0].probabilities for r in reloaded.check_many(probe)])
     assert runs[0] == runs[1]
     assert np.isclose(sum(runs[0][0].values()), 1.0, atol=1e-3)
+
+
+def test_reranker_and_verdict_features_share_one_overlap_by_name(fake_checker):
+    """The reranker's columns are named (RERANK_FEATURES); coverage and matched numbers come from one
+    computation, which the verdict comparison reads too."""
+    from pipeline.overlap import overlap
+    from pipeline.retrieve import CANDIDATE_FEATURES, RERANK_FEATURES, rerank_features
+
+    claim = "Bij 0,5 mg/kg ketamine gaat de bloeddruk omhoog."
+    result = fake_checker.retriever.search(claim, k=8, rerank=False)
+    features = rerank_features(result, result.hits, fake_checker.index)
+    column = {name: i for i, name in enumerate(RERANK_FEATURES)}
+    assert features.shape == (8, 2 * len(CANDIDATE_FEATURES)) and len(column) == len(RERANK_FEATURES)
+    for row, hit in enumerate(result.hits):
+        shared = overlap(claim, hit.passage.text, fake_checker.index.analyzer)
+        assert features[row, column["coverage"]] == pytest.approx(shared.coverage)
+        assert features[row, column["numbers_matched"]] == shared.numbers_matched
+        assert features[row, column["fused_rank"]] == pytest.approx(1 / (row + 1))
+        assert compare(claim, hit.passage.text, fake_checker.index.analyzer).coverage == shared.coverage
+    assert overlap("Ketamine 0,5 mg/kg", "een dosis van 0,5 mg/kg", fake_checker.index.analyzer).numbers_matched == 1
