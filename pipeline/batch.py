@@ -23,7 +23,8 @@ import pandas as pd
 from .errors import FactCheckError
 from .storage import write_text_atomically
 
-RESULT_COLUMNS = ("verdict", "confidence", "explanation", "evidence", "evidence_text", "evidence_source", "error")
+RESULT_COLUMNS = ("verdict", "confidence", "needs_review", "explanation", "evidence", "evidence_text",
+                  "evidence_source", "conflict", "error")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SAMPLE_BYTES = 1 << 16
 
@@ -157,6 +158,11 @@ def _result_columns(input_columns: list[str]) -> dict[str, str]:
     return {name: (f"factcheck_{name}" if name in input_columns else name) for name in RESULT_COLUMNS}
 
 
+def _evidence_cell(evidence) -> dict:
+    return {"text": evidence.text, "source": evidence.source, "doc_id": evidence.doc_id, "start": evidence.start,
+            "end": evidence.end, "score": evidence.score, "date": evidence.date, "figure_year": evidence.figure_year}
+
+
 def _row_results(checker, texts: list[str]) -> list[dict]:
     cleaned, notes = [], []
     for text in texts:
@@ -171,13 +177,17 @@ def _row_results(checker, texts: list[str]) -> list[dict]:
     results = checker.check_many(cleaned, batch_size=len(cleaned) or 1)
     rows = []
     for result, note in zip(results, notes):
-        evidence = [{"text": e.text, "source": e.source, "doc_id": e.doc_id, "start": e.start, "end": e.end,
-                     "score": e.score} for e in result.evidence]
+        evidence = [_evidence_cell(e) for e in result.evidence]
+        conflict = result.conflict
         rows.append({
-            "verdict": result.verdict, "confidence": result.confidence, "explanation": result.explanation,
+            "verdict": result.verdict, "confidence": result.confidence, "needs_review": result.needs_review,
+            "explanation": result.explanation,
             "evidence": json.dumps(evidence, ensure_ascii=False),
             "evidence_text": evidence[0]["text"] if evidence else "",
             "evidence_source": evidence[0]["source"] if evidence else "",
+            "conflict": json.dumps({"supporting": _evidence_cell(conflict.supporting),
+                                    "contradicting": _evidence_cell(conflict.contradicting)}, ensure_ascii=False)
+            if conflict else "",
             "error": "; ".join(note + result.notes),
         })
     return rows

@@ -6,6 +6,7 @@ and runs retrieve -> verify for claims and posts.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
@@ -13,13 +14,27 @@ import numpy as np
 
 from .config import Config, load_config
 from .errors import FactCheckError
-from .lang import fingerprint as language_fingerprint
+from .lang import PRESENT_TIME, fingerprint as language_fingerprint
 from .posts import PostAnalysis, analyse_post, claim_fingerprint, is_dutch, normalise_post
-from .results import CheckResult, ClaimResult, Evidence
+from .results import CheckResult, ClaimResult, Conflict, Evidence
 from .retrieve import RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever
 from .runtime import configure_runtime
-from .text import load_dutch_lexicon
-from .verify import LABELS, RELATION_FEATURES, Assessment, VerdictClassifier, assess, explain, load_models
+from .text import figure_year, load_dutch_lexicon
+from .verify import (LABELS, RELATION_FEATURES, Assessment, VerdictClassifier, assess, explain, load_models,
+                     short_quote)
+
+
+def _with_context(explanation: str, claim: str, label: str, evidence: list[Evidence],
+                  conflict: Conflict | None) -> str:
+    """The explanation, led by a conflict between sources and followed by the year of a dated figure
+    when the claim speaks of the present."""
+    if conflict is not None:
+        explanation = (f"bronnen spreken elkaar tegen: '{short_quote(conflict.supporting.text)}' tegenover "
+                       f"'{short_quote(conflict.contradicting.text)}'; {explanation}")
+    year = evidence[0].figure_year if evidence and label != "unsupported" else None
+    if year and PRESENT_TIME.search(claim):
+        explanation += f" (volgens cijfers uit {year})"
+    return explanation
 
 
 def _deciding_first(hits: list[Hit], primary: Hit | None, k: int) -> list[Hit]:
@@ -65,7 +80,7 @@ class FactChecker:
     def current_feature_config(self) -> dict:
         return {"embedding_pair_features": self.config.verdict.embedding_pair_features,
                 "rerank_depth": self.config.retrieval.rerank_depth,
-                "model": self.encoder.identity,
+                "model": self.encoder.identity, "review_precision": self.config.verdict.review_precision,
                 "rerank_features": list(RERANK_FEATURES), "verdict_features": list(RELATION_FEATURES),
                 "language": language_fingerprint()}
 
@@ -100,10 +115,12 @@ class FactChecker:
 
     def _evidence(self, hit: Hit) -> Evidence:
         passage = hit.passage
-        title = self.index.documents[passage.doc_id]["meta"]["title"]
+        meta = self.index.documents[passage.doc_id]["meta"]
+        title = meta["title"]
         return Evidence(passage.text, passage.doc_id, title, passage.section, passage.start, passage.end,
                         round(hit.score, 6), round(hit.dense_score, 6), round(hit.lexical_score, 6),
-                        passage.passage_id, f"{title} [{passage.doc_id}, tekens {passage.start}-{passage.end}]")
+                        passage.passage_id, f"{title} [{passage.doc_id}, tekens {passage.start}-{passage.end}]",
+                        meta.get("date"), figure_year(passage.text))
 
     # ------------------------------------------------------------------ features
     def assess_claims(self, claims: list[str]) -> tuple[list[RetrievalResult], list[Assessment]]:
@@ -148,18 +165,47 @@ class FactChecker:
                     owners.append(number)
         with self._lock:  # encoder and classifier calls are serialised; the rest is per call
             retrievals, assessments = self.assess_claims(claims)
-            features = np.vstack([a.features for a in assessments]) if assessments else np.zeros((0, 0))
-            probabilities = self.classifier.predict_proba(features) if len(assessments) else np.zeros((0, 3))
+            probabilities = self._predict(assessments)
+            conflicts = self._conflicts(retrievals)
         per_post: dict[int, list[ClaimResult]] = {}
-        for claim, owner, retrieval, assessment, probs in zip(claims, owners, retrievals, assessments, probabilities):
+        for claim, owner, retrieval, assessment, probs, conflict in zip(claims, owners, retrievals, assessments,
+                                                                         probabilities, conflicts):
             label = LABELS[int(np.argmax(probs))]
+            confidence = round(float(np.max(probs)), 4)
+            evidence = [self._evidence(hit) for hit in _deciding_first(retrieval.hits, assessment.primary,
+                                                                       self.config.retrieval.k)]
             per_post.setdefault(owner, []).append(ClaimResult(
-                claim=claim, verdict=label, confidence=round(float(np.max(probs)), 4),
+                claim=claim, verdict=label, confidence=confidence,
                 probabilities={name: round(float(p), 4) for name, p in zip(LABELS, probs)},
-                explanation=explain(label, assessment),
-                evidence=[self._evidence(hit) for hit in _deciding_first(retrieval.hits, assessment.primary,
-                                                                          self.config.retrieval.k)]))
+                explanation=_with_context(explain(label, assessment), claim, label, evidence, conflict),
+                evidence=evidence, needs_review=conflict is not None or self.classifier.needs_review(confidence),
+                conflict=conflict))
         return [self._aggregate(analysis, per_post.get(number, [])) for number, analysis in enumerate(analyses)]
+
+    def _predict(self, assessments: list[Assessment]) -> np.ndarray:
+        if not assessments:
+            return np.zeros((0, len(LABELS)))
+        return self.classifier.predict_proba(np.vstack([a.features for a in assessments]))
+
+    def _conflicts(self, retrievals: list[RetrievalResult]) -> list[Conflict | None]:
+        """Each of a claim's best ``conflict_depth`` passages judged alone (as if it were the best one); a
+        conflict is one passage supporting and another contradicting the claim, each with at least
+        ``conflict_min_confidence``."""
+        depth, floor = self.config.verdict.conflict_depth, self.config.verdict.conflict_min_confidence
+        alone = [RetrievalResult(r.claim, r.claim_vector, [hit] + [h for h in r.hits if h is not hit])
+                 for r in retrievals for hit in r.hits[:depth]]
+        probabilities = iter(self._predict(self.assess(alone)))
+        found = []
+        for retrieval in retrievals:
+            stances = [(hit, next(probabilities)) for hit in retrieval.hits[:depth]]
+            support = max(stances, key=lambda s: s[1][0], default=None)
+            against = max(stances, key=lambda s: s[1][1], default=None)
+            if support and against and support[0] is not against[0] and min(support[1][0], against[1][1]) >= floor:
+                found.append(Conflict(self._evidence(support[0]), self._evidence(against[0]),
+                                      round(float(support[1][0]), 4), round(float(against[1][1]), 4)))
+            else:
+                found.append(None)
+        return found
 
     def _aggregate(self, analysis: PostAnalysis, claims: list[ClaimResult]) -> CheckResult:
         """Post verdict. One claim: its own verdict. Several: contradicted if any claim is contradicted with
@@ -188,11 +234,13 @@ class FactChecker:
             decisive = max(supported, key=lambda c: c.confidence)
         else:
             decisive = max(claims, key=lambda c: c.probabilities["unsupported"])
-            decisive = ClaimResult(decisive.claim, "unsupported", decisive.probabilities["unsupported"],
-                                   decisive.probabilities, decisive.explanation, decisive.evidence)
+            confidence = decisive.probabilities["unsupported"]
+            decisive = replace(decisive, verdict="unsupported", confidence=confidence,
+                               needs_review=decisive.conflict is not None or self.classifier.needs_review(confidence))
         prefix = f"bewering '{decisive.claim}': " if len(claims) > 1 else ""
         return CheckResult(verdict=decisive.verdict, confidence=decisive.confidence,
-                           explanation=prefix + decisive.explanation, evidence=decisive.evidence, **base)
+                           explanation=prefix + decisive.explanation, evidence=decisive.evidence,
+                           needs_review=decisive.needs_review, conflict=decisive.conflict, **base)
 
     # ------------------------------------------------------------------ models
     def use_models(self, classifier: VerdictClassifier, reranker: EvidenceReranker | None) -> None:

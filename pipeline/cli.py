@@ -165,7 +165,8 @@ def check(text: str = typer.Argument(..., help="a claim or a whole post"),
         return
     console = _console()
     colour = VERDICT_COLOURS[result.verdict]
-    console.print(f"[bold {colour}]{result.verdict}[/] (zekerheid {result.confidence:.2f})")
+    review = " [bold]nakijken aanbevolen[/]" if result.needs_review else ""
+    console.print(f"[bold {colour}]{result.verdict}[/] (zekerheid {result.confidence:.2f}){review}")
     console.print(f"uitleg: {result.explanation}", markup=False)
     for claim in result.claims if len(result.claims) > 1 else []:
         console.print(f"  - {claim.claim!r}: {claim.verdict} ({claim.confidence:.2f}) {claim.explanation}", markup=False)
@@ -174,6 +175,10 @@ def check(text: str = typer.Argument(..., help="a claim or a whole post"),
     for rank, evidence in enumerate(result.evidence[:3], 1):
         console.print(f"bewijs {rank}: {evidence.text}", markup=False)
         console.print(f"         {evidence.source}", markup=False, style="dim")
+    if result.conflict is not None:
+        for side, evidence in (("steunt", result.conflict.supporting), ("spreekt tegen", result.conflict.contradicting)):
+            console.print(f"bron {side}: {evidence.text}", markup=False)
+            console.print(f"         {evidence.source}", markup=False, style="dim")
 
 
 @app.command()

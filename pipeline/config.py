@@ -69,6 +69,9 @@ class Verdict(_Section):
     regularisation: float = Field(gt=0)
     embedding_pair_features: bool
     post_contradicted_min_confidence: float = Field(ge=0, le=1)
+    review_precision: float = Field(gt=0, le=1)
+    conflict_depth: int = Field(ge=0, le=20)
+    conflict_min_confidence: float = Field(ge=0, le=1)
     training_splits: list[str] = Field(min_length=1)
 
 

@@ -76,6 +76,25 @@ def ece_if_calibrated(confidence: np.ndarray, draws: int = 1000, seed: int = 0) 
     return {"mean": float(np.mean(scores)), "p05": float(low), "p95": float(high)}
 
 
+COVERAGES = (0.3, 0.5, 0.8, 1.0)
+
+
+def accuracy_of_most_confident(confidence: np.ndarray, correct: np.ndarray, share: float) -> float:
+    """Accuracy of the ``share`` most confident verdicts (at least one): what a moderator gets who
+    trusts only those."""
+    keep = max(1, int(round(share * len(confidence))))
+    order = np.argsort(-confidence, kind="stable")[:keep]
+    return float(np.mean(correct[order])) if len(order) else 0.0
+
+
+def review_summary(needs_review: np.ndarray, correct: np.ndarray) -> dict[str, float]:
+    """How many verdicts are flagged for review, and how often the flagged and unflagged ones are right."""
+    flagged, unflagged = correct[needs_review], correct[~needs_review]
+    return {"share_flagged": float(needs_review.mean()) if len(needs_review) else 0.0,
+            "accuracy_unflagged": float(unflagged.mean()) if len(unflagged) else float("nan"),
+            "accuracy_flagged": float(flagged.mean()) if len(flagged) else float("nan")}
+
+
 def classification_metrics(gold: list[str], predicted: list[str]) -> dict:
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
@@ -109,6 +128,8 @@ def evaluate(checker, frame: pd.DataFrame, baseline_frame: pd.DataFrame | None =
     rows["explanation"] = [r.explanation for r in results]
     rows["top_evidence"] = [r.evidence[0].text if r.evidence else "" for r in results]
     rows["top_source"] = [r.evidence[0].source if r.evidence else "" for r in results]
+    rows["needs_review"] = [r.needs_review for r in results]
+    rows["conflict"] = [r.conflict is not None for r in results]
     rows["evidence_rank"] = [
         first_hit_rank([e.text for e in r.evidence], quote) if quote else -1
         for r, quote in zip(results, rows["evidence"])]
@@ -120,6 +141,10 @@ def evaluate(checker, frame: pd.DataFrame, baseline_frame: pd.DataFrame | None =
     confidence = rows["confidence"].to_numpy(dtype=float)
     metrics["ece"] = expected_calibration_error(confidence, correct)
     metrics["ece_if_calibrated"] = ece_if_calibrated(confidence)
+    metrics["accuracy_of_most_confident"] = {f"{share:.0%}": accuracy_of_most_confident(confidence, correct, share)
+                                             for share in COVERAGES}
+    metrics["review"] = review_summary(rows["needs_review"].to_numpy(dtype=bool), correct)
+    metrics["conflicts"] = int(rows["conflict"].sum())
     with_evidence = rows[rows["evidence_rank"] >= 0]
     ranks = list(with_evidence["evidence_rank"])
     if ranks:
@@ -229,6 +254,14 @@ def _charts(evaluation: Evaluation) -> dict[str, str]:
     ax.set_ylabel("nauwkeurigheid")
     ax.legend(loc="upper left", fontsize=8)
     charts["reliability"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(4.6, 3.8))
+    shares = np.linspace(0.05, 1.0, 20)
+    ax.plot(shares * 100, [accuracy_of_most_confident(confidence, correct, share) for share in shares], marker=".")
+    ax.set_xlabel("% meest zekere oordelen")
+    ax.set_ylabel("nauwkeurigheid")
+    ax.set_ylim(0, 1.02)
+    charts["risk_coverage"] = _png(fig)
 
     kinds = metrics["accuracy_per_kind"]
     fig, ax = plt.subplots(figsize=(6.4, 3.8))

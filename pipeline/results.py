@@ -27,6 +27,18 @@ class Evidence:
     lexical_score: float
     passage_id: str
     source: str  # "title [doc id, tekens start-end]", for a CSV cell or a table
+    date: str | None = None         # the document's date (YYYY-MM-DD), where known
+    figure_year: int | None = None  # the year the passage's figure refers to ("in 2020"), where it says so
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two of a claim's top passages that disagree confidently: one supports it, the other contradicts it."""
+
+    supporting: Evidence
+    contradicting: Evidence
+    support_confidence: float
+    contradiction_confidence: float
 
 
 @dataclass
@@ -39,6 +51,8 @@ class ClaimResult:
     probabilities: dict[str, float]
     explanation: str
     evidence: list[Evidence]
+    needs_review: bool = False       # confidence below the threshold chosen for verdict.review_precision
+    conflict: Conflict | None = None
 
 
 @dataclass
@@ -54,6 +68,8 @@ class CheckResult:
     skipped: list[SkippedSentence] = field(default_factory=list)
     language: str = "nl"
     notes: list[str] = field(default_factory=list)
+    needs_review: bool = False       # the deciding claim's; False when nothing was checked
+    conflict: Conflict | None = None  # the deciding claim's
 
     def to_dict(self) -> dict:
         return asdict(self)

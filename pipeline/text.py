@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .lang import (ABBREVIATIONS, ALIASES, APPROXIMATE_BEFORE, FALLING, HEDGES, NEGATIONS, PHRASAL_TREND,
+from .lang import (ABBREVIATIONS, ALIASES, APPROXIMATE_BEFORE, FALLING, FIGURE_YEAR, HEDGES, NEGATIONS, PHRASAL_TREND,
                    PHRASAL_TREND_PARTICLES, QUANTIFIERS, RANGE_JOINERS, RISING, SHARE_WORDS, TENS, TIME_IN_HOURS,
                    UNITS, WORD_NUMBERS)
 from .storage import short_hash
@@ -224,6 +224,15 @@ _TIMES = re.compile(rf"(?<![\w])(?P<n>{_NUMBER_WORDS}|\d+)maal\b", re.IGNORECASE
 def cached_quantities(text: str) -> tuple[Quantity, ...]:
     """``extract_quantities`` for texts seen again and again (passages)."""
     return tuple(extract_quantities(text))
+
+
+def figure_year(text: str) -> int | None:
+    """The year a text's figures refer to ("in 2020 had 2,7 % ..."), the latest where it names several;
+    None when it names no such year or states no figure besides years."""
+    years = [int(match["year"]) for match in FIGURE_YEAR.finditer(text)]
+    if not years or not any(q.unit not in ("year", "decade") for q in cached_quantities(text)):
+        return None
+    return max(years)
 
 
 def extract_quantities(text: str) -> list[Quantity]:

@@ -247,7 +247,7 @@ def explain(label: str, assessment: Assessment) -> str:
     comp, hit = assessment.comparison, assessment.primary
     if hit is None or comp is None:
         return "geen passage in de bronnen gevonden"
-    quote = _short(hit.passage.text)
+    quote = short_quote(hit.passage.text)
     if label == "unsupported":
         return f"de bronnen behandelen dit niet (dichtstbijzijnde passage: '{quote}')"
     if label == "contradicted":
@@ -270,7 +270,7 @@ def explain(label: str, assessment: Assessment) -> str:
     return f"bron bevestigt: '{quote}'"
 
 
-def _short(text: str, limit: int = 160) -> str:
+def short_quote(text: str, limit: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
@@ -291,10 +291,12 @@ class VerdictClassifier(ClassifierMixin, BaseEstimator):
     """Two-stage calibrated classifier, a scikit-learn estimator: parameters in ``__init__``, fitted
     state in ``*_`` attributes set by ``fit``."""
 
-    def __init__(self, seed: int = 13, calibration_folds: int = 5, regularisation: float = 1.0):
+    def __init__(self, seed: int = 13, calibration_folds: int = 5, regularisation: float = 1.0,
+                 review_precision: float = 0.9):
         self.seed = seed
         self.calibration_folds = calibration_folds
         self.regularisation = regularisation
+        self.review_precision = review_precision
 
     def _stage(self, features: np.ndarray, targets: np.ndarray, groups: np.ndarray):
         """A logistic regression whose sigmoid calibration is fit out of fold. Folds keep an evidence
@@ -320,7 +322,12 @@ class VerdictClassifier(ClassifierMixin, BaseEstimator):
         features, labels = validate_data(self, features, labels, dtype=None)
         labels, groups = self.validate(labels, groups)
         self._fit_stages(features, labels, groups)
-        self.temperature_ = self._fit_temperature(features, labels, groups)
+        held_out = self._held_out_stage_proba(features, labels, groups)
+        truth = np.array([LABELS.index(label) for label in labels])
+        self.temperature_ = _best_temperature(held_out, truth)
+        sharpened = _sharpen(held_out, self.temperature_)
+        self.review_threshold_ = review_threshold(sharpened.max(axis=1), sharpened.argmax(axis=1) == truth,
+                                                  self.review_precision)
         self.classes_ = np.array(LABELS)
         self.trained_on_ = frozenset(claim_fingerprints or ())
         return self
@@ -349,7 +356,8 @@ class VerdictClassifier(ClassifierMixin, BaseEstimator):
                                    groups[relevant])
         return self
 
-    def _fit_temperature(self, features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> float:
+    def _held_out_stage_proba(self, features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """Three-way probabilities of each row from stages fit without its evidence group."""
         from sklearn.model_selection import StratifiedGroupKFold
 
         held_out = np.zeros((len(labels), len(LABELS)))
@@ -357,9 +365,7 @@ class VerdictClassifier(ClassifierMixin, BaseEstimator):
         for fitted_on, held in folds.split(features, labels, groups):
             part = clone(self)._fit_stages(features[fitted_on], labels[fitted_on], groups[fitted_on])
             held_out[held] = part._stage_proba(features[held])
-        truth = np.array([LABELS.index(label) for label in labels])
-        losses = [-np.mean(np.log(_sharpen(held_out, t)[np.arange(len(truth)), truth] + 1e-12)) for t in _TEMPERATURES]
-        return float(_TEMPERATURES[int(np.argmin(losses))])
+        return held_out
 
     def _stage_proba(self, features: np.ndarray) -> np.ndarray:
         p_relevant = self.relevance_.predict_proba(features)[:, 1]
@@ -378,6 +384,28 @@ class VerdictClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "temperature_")
         return self.classes_[self.predict_proba(features).argmax(axis=1)]
 
+    def needs_review(self, confidence: float) -> bool:
+        """Below the confidence at which out-of-fold verdicts reached ``review_precision``."""
+        check_is_fitted(self, "review_threshold_")
+        return bool(confidence < self.review_threshold_)
+
+
+def _best_temperature(held_out: np.ndarray, truth: np.ndarray) -> float:
+    """The temperature with the lowest out-of-fold log loss."""
+    losses = [-np.mean(np.log(_sharpen(held_out, t)[np.arange(len(truth)), truth] + 1e-12)) for t in _TEMPERATURES]
+    return float(_TEMPERATURES[int(np.argmin(losses))])
+
+
+def review_threshold(confidence: np.ndarray, correct: np.ndarray, precision: float) -> float:
+    """The lowest confidence t such that the verdicts at or above t are right at least ``precision`` of
+    the time (so the most verdicts go unflagged); above every confidence when no t reaches it."""
+    order = np.argsort(-confidence, kind="stable")
+    running = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
+    reaching = np.flatnonzero(running >= precision)
+    if not len(reaching):
+        return float(np.nextafter(confidence.max(initial=1.0), np.inf))
+    return float(confidence[order][reaching.max()])
+
 
 # Safe persistence: one skops file with both models and the feature configuration they were trained with.
 def save_models(path: Path, classifier: VerdictClassifier, reranker, feature_config: dict) -> None:
@@ -387,7 +415,8 @@ def save_models(path: Path, classifier: VerdictClassifier, reranker, feature_con
     check_is_fitted(classifier, "temperature_")
     with atomic_file(path) as tmp:
         sio.dump({"relevance": classifier.relevance_, "stance": classifier.stance_,
-                  "temperature": classifier.temperature_, "feature_config": feature_config,
+                  "temperature": classifier.temperature_, "review_threshold": classifier.review_threshold_,
+                  "feature_config": feature_config,
                   "reranker": reranker.model_ if reranker is not None else None,
                   "trained_on": sorted(classifier.trained_on_),
                   "params": classifier.get_params()}, tmp)
@@ -404,8 +433,11 @@ def load_models(path: Path) -> tuple[VerdictClassifier, dict, object]:
     if unexpected:
         raise FactCheckError(f"{path} contains unexpected types ({', '.join(unexpected[:3])}); refusing to load")
     data = sio.load(path, trusted=untrusted)
+    if "review_threshold" not in data:
+        raise FactCheckError(f"{path} was written by an older version; run `factcheck train`")
     model = VerdictClassifier(**data["params"])
     model.relevance_, model.stance_, model.temperature_ = data["relevance"], data["stance"], data["temperature"]
+    model.review_threshold_ = data["review_threshold"]
     model.classes_ = np.array(LABELS)
     model.n_features_in_ = model.relevance_.n_features_in_
     model.trained_on_ = frozenset(data.get("trained_on", []))

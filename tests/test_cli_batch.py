@@ -106,8 +106,8 @@ def test_batch_keeps_columns_and_adds_results(tmp_path, fake_cli):
     assert result.exit_code == 0, result.output
     rows = read_csv(tmp_path / "out.csv")
     assert list(rows[0])[:3] == ["id", "post", "author"]
-    assert list(rows[0])[3:] == ["verdict", "confidence", "explanation", "evidence", "evidence_text",
-                                 "evidence_source", "error"]
+    assert list(rows[0])[3:] == ["verdict", "confidence", "needs_review", "explanation", "evidence", "evidence_text",
+                                 "evidence_source", "conflict", "error"]
     assert [r["id"] for r in rows] == ["1", "2", "3"]
     evidence = json.loads(rows[0]["evidence"])
     assert evidence and {"text", "source", "score"} <= set(evidence[0])
@@ -272,7 +272,7 @@ def test_evaluate_writes_metrics_and_an_escaped_report(tmp_path, fake_cli):
     assert 0 <= reference["p05"] <= reference["mean"] <= reference["p95"] <= 1
     report = (tmp_path / "eval" / "report.html").read_text()
     assert "<script>alert(1)</script>" not in report
-    assert report.count("data:image/png;base64,") == 3
+    assert report.count("data:image/png;base64,") == 4
 
 
 def test_unwritable_output_is_one_line(tmp_path, fake_cli):

@@ -52,6 +52,9 @@ APPROXIMATE_BEFORE = re.compile(rf"(?:{_alternatives(numbers.APPROXIMATE)})\s*$"
 GREETING = re.compile(rf"^({_alternatives(social.GREETINGS)})\b(\s+({_alternatives(social.GREETING_ADDRESSEES)}))?"
                       r"[\s!.,]*$", re.IGNORECASE)
 OPINION = re.compile(rf"^({_alternatives(social.OPINION_OPENERS)})\b", re.IGNORECASE)
+PRESENT_TIME = re.compile(rf"\b({_alternatives(cue_words.PRESENT_TIME)})\b", re.IGNORECASE)
+FIGURE_YEAR = re.compile(rf"\b(?:{_alternatives(cue_words.FIGURE_YEAR_LEADS)})\s+(?P<year>(?:19|20)\d{{2}})\b",
+                         re.IGNORECASE)
 TAG_QUESTION = re.compile(rf"[,\s]+({_alternatives(social.TAG_QUESTIONS)})\s*\?$", re.IGNORECASE)
 
 

@@ -29,3 +29,9 @@ FALLING = frozenset({"daalde", "daalden", "daalt", "dalen", "dalende", "gedaald"
 # Separable verbs: "nam ... toe", "neemt ... af".
 PHRASAL_TREND_VERBS = ("nam", "namen", "neemt", "nemen")
 PHRASAL_TREND_PARTICLES = {"toe": +1, "af": -1}
+
+# A claim about the present: a dated figure behind its verdict is worth naming (regex alternatives).
+PRESENT_TIME = ("nu", "tegenwoordig", r"op\s+dit\s+moment", "momenteel", "vandaag", r"deze\s+dagen", "inmiddels",
+                r"op\s+het\s+moment", "actueel")
+# "in 2020", "uit 2019": the year a figure refers to.
+FIGURE_YEAR_LEADS = ("in", "uit", "van", "sinds", "tot")
