@@ -1,0 +1,60 @@
+"""The written claim-passage pairs: training data only, each tied to a passage of the real index."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipeline.errors import FactCheckError
+from pipeline.pairs import PAIR_LABELS, as_training_claims, read_pairs
+
+
+@pytest.fixture(scope="module")
+def pairs(config):
+    return read_pairs(config.path("training_pairs"))
+
+
+def test_every_premise_is_exactly_its_passage(pairs, fake_checker):
+    """The index is the real corpus (chunking does not depend on the encoder)."""
+    texts = {passage.passage_id: passage.text for passage in fake_checker.index.passages}
+    assert set(pairs["passage_id"]) <= set(texts)
+    assert (pairs["premise"] == pairs["passage_id"].map(texts)).all()
+
+
+def test_pairs_cover_the_corpus_with_every_label_and_both_forms(pairs, fake_checker):
+    assert len(pairs) >= 2800 and set(pairs["label"]) == set(PAIR_LABELS)
+    assert set(pairs["form"]) == {"claim", "post"} and (pairs["form"] == "post").mean() > 0.3
+    documents = {passage.doc_id for passage in fake_checker.index.passages}
+    assert {pid.split("#")[0] for pid in pairs["passage_id"]} == documents
+    assert not pairs.duplicated(["passage_id", "hypothesis"]).any()
+    contradictions = pairs[pairs["label"] == "contradiction"]
+    assert (contradictions["edit"] != "").all() and (pairs.loc[pairs["label"] != "contradiction", "edit"] == "").all()
+
+
+def test_pairs_are_never_labelled_claims(pairs, config):
+    """A labelled claim (of any split) written again as a pair would leak it into training."""
+    from pipeline.posts import claim_fingerprint, normalise_post
+
+    labelled = pd.read_csv(config.path("labelled_claims"), keep_default_na=False)
+    seen = {claim_fingerprint(normalise_post(claim)) for claim in labelled["claim"]}
+    assert not [claim for claim in pairs["hypothesis"] if claim_fingerprint(normalise_post(claim)) in seen]
+
+
+def test_as_training_claims_keeps_the_passage_as_group_and_evidence(pairs):
+    claims = as_training_claims(pairs.head(50))
+    assert list(claims["claim"]) == list(pairs.head(50)["hypothesis"])
+    assert set(claims["label"]) <= {"supported", "contradicted", "unsupported"}
+    assert (claims["group"] == "pair:" + pairs.head(50)["passage_id"]).all()
+    neutral = pairs.head(50)["label"] == "neutral"
+    assert (claims.loc[neutral, "evidence"] == "").all()
+    assert (claims.loc[~neutral, "evidence"] == pairs.head(50).loc[~neutral, "premise"]).all()
+
+
+def test_a_bad_pairs_file_is_one_line(tmp_path):
+    (tmp_path / "a.csv").write_text("passage_id,premise,hypothesis,label,form,voice,edit\nx#1,p,h,waar,claim,gp,\n",
+                                    encoding="utf-8")
+    with pytest.raises(FactCheckError, match="unknown label value"):
+        read_pairs(tmp_path)
+    (tmp_path / "a.csv").write_text("passage_id,hypothesis\nx#1,h\n", encoding="utf-8")
+    with pytest.raises(FactCheckError, match="missing column"):
+        read_pairs(tmp_path)
+    assert read_pairs(tmp_path / "absent").empty
