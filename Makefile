@@ -34,7 +34,7 @@ $(ADAPTED): $(MODEL) $(CORPUS) configs/default.yaml pipeline/adapt.py pipeline/c
 $(INDEX): $(ADAPTED) $(CORPUS) configs/default.yaml $(wildcard pipeline/*.py pipeline/lang/*.py)
 	$(FC) index
 
-$(VERIFIER): $(INDEX) corpus/labelled/claims.csv $(wildcard pipeline/*.py pipeline/lang/*.py)
+$(VERIFIER): $(INDEX) corpus/labelled/claims.csv $(wildcard corpus/pairs/*.csv) $(wildcard pipeline/*.py pipeline/lang/*.py)
 	$(FC) train
 
 run: setup

@@ -27,7 +27,7 @@ from bench.retrieval import (METHODS, evidence_ranks, method_results, per_kind_m
                              recall3_by_kind, scores)
 from pipeline.checker import FactChecker  # noqa: E402
 from pipeline.runtime import configure_runtime  # noqa: E402
-from pipeline.train import fit_models  # noqa: E402
+from pipeline.train import fit_models, with_written_pairs  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.posts import normalise_post  # noqa: E402
 from pipeline.report import (claim_only_predictions, ece_if_calibrated, evaluate,  # noqa: E402
@@ -52,8 +52,9 @@ def run_repeat(checker: FactChecker, frame: pd.DataFrame, fold_count: int, seed:
     held_rows, ranks, kinds = [], {method: [] for method in METHODS}, []
     for held in folds(frame["group"], fold_count, seed):
         fit_on = frame.drop(index=held)
-        models = fit_models(checker, list(fit_on["claim"]), list(fit_on["label"]), list(fit_on["evidence"]),
-                            list(fit_on["group"]))
+        training = with_written_pairs(checker.config, fit_on)  # pairs are training data in every fold
+        models = fit_models(checker, list(training["claim"]), list(training["label"]), list(training["evidence"]),
+                            list(training["group"]))
         checker.use_models(models.classifier, models.reranker)
         held_frame = frame.loc[held]
         rows = evaluate(checker, held_frame).rows

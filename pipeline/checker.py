@@ -20,7 +20,7 @@ from .results import CheckResult, ClaimResult, Conflict, Evidence
 from .retrieve import RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever
 from .runtime import configure_runtime
 from .text import figure_year, load_dutch_lexicon
-from .verify import (LABELS, RELATION_FEATURES, Assessment, VerdictClassifier, assess, explain, load_models,
+from .verify import (LABELS, Assessment, VerdictClassifier, assess, explain, feature_names, load_models,
                      short_quote)
 
 
@@ -54,13 +54,18 @@ class FactChecker:
     """
 
     def __init__(self, config: Config, encoder=None, index=None, classifier: VerdictClassifier | None = None,
-                 feature_config: dict | None = None):
+                 feature_config: dict | None = None, nli=None):
         from .embed import Encoder
         from .index import load_index
 
         self.config = config
         self.encoder = encoder or Encoder(config)
         self.index = index or load_index(config, self.encoder.identity)
+        if nli is None and config.nli.enabled:
+            from .nli import NliModel
+
+            nli = NliModel(config)
+        self.nli = nli
         self.retriever = Retriever(self.index, self.encoder, config.retrieval)
         self.classifier = classifier
         self.feature_config = feature_config or self.current_feature_config()
@@ -81,7 +86,9 @@ class FactChecker:
         return {"embedding_pair_features": self.config.verdict.embedding_pair_features,
                 "rerank_depth": self.config.retrieval.rerank_depth,
                 "model": self.encoder.identity, "review_precision": self.config.verdict.review_precision,
-                "rerank_features": list(RERANK_FEATURES), "verdict_features": list(RELATION_FEATURES),
+                "rerank_features": list(RERANK_FEATURES),
+                "verdict_features": feature_names(False, self.nli is not None),
+                "nli": self.nli.identity if self.nli is not None else None,
                 "language": language_fingerprint()}
 
     def load_classifier(self, optional: bool = False) -> str | None:
@@ -129,9 +136,19 @@ class FactChecker:
         return results, self.assess(results)
 
     def assess(self, results: list[RetrievalResult]) -> list[Assessment]:
-        """Verdict features of retrieval results, with the settings the loaded model was trained with."""
+        """Verdict features of retrieval results, with the settings the loaded model was trained with; the
+        cross-encoder reads each claim with its best ``nli.top_passages`` passages, all in one call."""
         pairs = self.feature_config["embedding_pair_features"]
-        return [assess(result, self.index, pairs) for result in results]
+        if self.nli is None:
+            return [assess(result, self.index, pairs) for result in results]
+        top = self.config.nli.top_passages
+        probabilities = self.nli.predict([(hit.passage.text, r.claim) for r in results for hit in r.hits[:top]])
+        assessments, offset = [], 0
+        for result in results:
+            read = len(result.hits[:top])
+            assessments.append(assess(result, self.index, pairs, probabilities[offset:offset + read], use_nli=True))
+            offset += read
+        return assessments
 
     # ------------------------------------------------------------------ checking
     def check(self, text: str) -> CheckResult:

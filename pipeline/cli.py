@@ -92,6 +92,24 @@ def adapt(config: Optional[Path] = ConfigOption,
         typer.echo("adaptation is disabled in the config (adaptation.enabled); the base model is used")
 
 
+@app.command("train-nli")
+@friendly_errors
+def train_nli(config: Optional[Path] = ConfigOption,
+              force: bool = typer.Option(False, "--force", help="train again even when nothing changed")):
+    """Train the NLI cross-encoder on SICK-NL TRAIN/TRIAL and the written pairs (once; cached)."""
+    from .nli import train_nli as run
+
+    report = run(_settings(config), force=force, progress=sys.stderr.isatty())
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+    if report.status == "trained":
+        typer.echo(f"NLI cross-encoder trained on {report.pairs} pairs in {report.seconds:.0f} s; saved to {report.folder}")
+    elif report.status == "up to date":
+        typer.echo(f"NLI cross-encoder at {report.folder} is up to date; nothing to do")
+    else:
+        typer.echo("the NLI cross-encoder is disabled in the config (nli.enabled)")
+
+
 @app.command()
 @friendly_errors
 def index(config: Optional[Path] = ConfigOption,
@@ -120,16 +138,19 @@ def train(config: Optional[Path] = ConfigOption,
                                                   "every row; default: verdict.training_splits")):
     """Fit the verdict classifier on the labelled claims and save it (skops)."""
     from .report import read_labelled
-    from .train import train as train_models
+    from .train import train as train_models, with_written_pairs
 
     checker = _checker(config, require_model=False)
     path = labelled or checker.config.path("labelled_claims")
     splits = split.split(",") if split else checker.config.verdict.training_splits
-    frame = read_labelled(path, None if splits == ["all"] else splits)
+    labelled_frame = read_labelled(path, None if splits == ["all"] else splits)
+    frame = with_written_pairs(checker.config, labelled_frame)
     started = time.perf_counter()
     groups = list(frame["group"]) if "group" in frame.columns else None
     train_models(checker, list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), groups)
-    typer.echo(f"verdict model trained on {len(frame)} claims ({'+'.join(splits)}) in {time.perf_counter() - started:.1f} s; "
+    pairs = len(frame) - len(labelled_frame) * (checker.config.verdict.labelled_weight if len(frame) > len(labelled_frame) else 1)
+    typer.echo(f"verdict model trained on {len(labelled_frame)} claims ({'+'.join(splits)})"
+               + (f" and {pairs} written pairs" if pairs else "") + f" in {time.perf_counter() - started:.1f} s; "
                f"saved to {checker.config.path('verifier_model')}")
 
 

@@ -23,6 +23,7 @@ class Paths(_Section):
     models_dir: Path
     verifier_model: Path
     labelled_claims: Path
+    training_pairs: Path
 
 
 class Embedding(_Section):
@@ -73,6 +74,21 @@ class Verdict(_Section):
     conflict_depth: int = Field(ge=0, le=20)
     conflict_min_confidence: float = Field(ge=0, le=1)
     training_splits: list[str] = Field(min_length=1)
+    train_on_pairs: bool
+    labelled_weight: int = Field(ge=1, le=100)
+
+
+class Nli(_Section):
+    enabled: bool
+    sick_nl: Path | None                  # SICK-NL's text file, read in place (never copied); None: not used
+    sick_splits: list[Literal["TRAIN", "TRIAL"]] = Field(min_length=1)
+    layers: int = Field(ge=1, le=12)
+    epochs: int = Field(ge=1, le=10)
+    batch_size: int = Field(ge=1, le=256)
+    learning_rate: float = Field(gt=0, le=1e-2)
+    max_length: int = Field(ge=16, le=512)
+    seed: int
+    top_passages: int = Field(ge=1, le=20)
 
 
 class Posts(_Section):
@@ -93,6 +109,7 @@ class Config(_Section):
     chunking: Chunking
     retrieval: Retrieval
     verdict: Verdict
+    nli: Nli
     posts: Posts
     batch: Batch
 
@@ -102,7 +119,11 @@ class Config(_Section):
 
     def path(self, name: str) -> Path:
         """An entry of ``paths`` resolved against the project root."""
-        value = getattr(self.paths, name)
+        return self.resolve(getattr(self.paths, name))
+
+    @staticmethod
+    def resolve(value: Path) -> Path:
+        """A configured path, relative to the project root unless absolute."""
         return value if value.is_absolute() else PROJECT_ROOT / value
 
 
@@ -116,12 +137,31 @@ def read_yaml(path: Path, what: str):
         raise FactCheckError(f"{what} {path} is not valid YAML: {exc}".splitlines()[0]) from None
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Read and validate a config file; raise FactCheckError naming the bad key."""
-    path = Path(path) if path else DEFAULT_CONFIG
+def _merged(base: dict, overrides: dict) -> dict:
+    merged = dict(base)
+    for key, value in overrides.items():
+        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
+def _read_profile(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """A config file as a mapping; ``extends: other.yaml`` (beside it) supplies every key it leaves out."""
     raw = read_yaml(path, "config")
     if not isinstance(raw, dict):
         raise FactCheckError(f"config {path} must be a mapping of sections")
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    base_path = (path.parent / str(parent)).resolve()
+    if base_path in seen:
+        raise FactCheckError(f"config {path}: 'extends' loops back to {base_path}")
+    return _merged(_read_profile(base_path, seen + (path.resolve(),)), raw)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a config file; raise FactCheckError naming the bad key."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    raw = _read_profile(path)
     try:
         return Config(**raw)
     except ValidationError as exc:

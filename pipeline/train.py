@@ -59,7 +59,9 @@ def fit_models(checker, texts: list[str], labels: list[str], evidence: list[str]
     template = EvidenceReranker(settings.regularisation)
     normalised = [analyse_post(text, config.posts).normalised for text in texts]
     depth, k = config.retrieval.rerank_depth, config.retrieval.k
-    candidates = retriever.search_many(normalised, max(k, depth), rerank=False)
+    distinct = list(dict.fromkeys(normalised))  # repeated (weighted) claims are retrieved once
+    found = dict(zip(distinct, retriever.search_many(distinct, max(k, depth), rerank=False)))
+    candidates = [found[text] for text in normalised]
     evidence = evidence or [""] * len(texts)
     reranker = fit_reranker(template, candidates, evidence, index) if depth else None
     if reranker is None:
@@ -77,6 +79,22 @@ def fit_models(checker, texts: list[str], labels: list[str], evidence: list[str]
     features = np.vstack([a.features for a in assessments])
     classifier.fit(features, labels, groups, claim_fingerprints=[claim_fingerprint(text) for text in normalised])
     return TrainedModels(classifier, reranker)
+
+
+def with_written_pairs(config, labelled):
+    """The labelled claims plus, when ``verdict.train_on_pairs``, the written pairs as training claims.
+    Each labelled claim then counts ``verdict.labelled_weight`` times (repeated rows share their evidence
+    group, so no fold splits them): the pairs outnumber the claims ten to one."""
+    import pandas as pd
+
+    from .pairs import as_training_claims, read_pairs
+
+    if not config.verdict.train_on_pairs:
+        return labelled
+    pairs = as_training_claims(read_pairs(config.path("training_pairs")))
+    if not len(pairs):
+        return labelled
+    return pd.concat([labelled] * config.verdict.labelled_weight + [pairs], ignore_index=True)
 
 
 def train(checker, texts: list[str], labels: list[str], evidence: list[str] | None = None,

@@ -163,6 +163,11 @@ RELATION_FEATURES = (
     "claim_universal_passage_negated", "hedge_mismatch", "runner_up_conflict", "trend_conflict",
     "trend_agrees", "weighted_coverage", "rarest_missing",
 )
+# What the NLI cross-encoder says of the best passages (added when nli.enabled): the best passage's
+# entailment, contradiction and neutral probabilities, the highest of each over the passages it read, and
+# whether one passage entails while another contradicts.
+NLI_FEATURES = ("nli_entails_primary", "nli_contradicts_primary", "nli_neutral_primary", "nli_entails_best",
+                "nli_contradicts_best", "nli_split")
 CLAIM_ONLY_FEATURES = ("claim_negated", "claim_universal", "claim_hedged", "claim_has_number",
                        "claim_length", "claim_is_question", "claim_has_hashtag")
 
@@ -174,13 +179,31 @@ class Assessment:
     features: np.ndarray
     primary: Hit | None
     comparison: Comparison | None
+    nli: np.ndarray | None = None   # (entailment, contradiction, neutral) of each passage the cross-encoder read
 
 
-def assess(result: RetrievalResult, index: Index, embedding_pairs: bool) -> Assessment:
+def feature_names(embedding_pairs: bool, nli: bool, dimension: int = 0) -> list[str]:
+    """The verdict model's columns, in order."""
+    names = list(RELATION_FEATURES) + (list(NLI_FEATURES) if nli else [])
+    return names + ([f"pair_{part}_{i}" for part in ("u", "v", "diff", "prod") for i in range(dimension)]
+                    if embedding_pairs else [])
+
+
+def nli_features(nli: np.ndarray | None) -> np.ndarray:
+    """NLI_FEATURES from the cross-encoder's rows (best passage first); zeros when it read none."""
+    if nli is None or not len(nli):
+        return np.zeros(len(NLI_FEATURES), dtype=np.float32)
+    best = nli.max(axis=0)
+    return np.array([nli[0, 0], nli[0, 1], nli[0, 2], best[0], best[1], best[0] * best[1]], dtype=np.float32)
+
+
+def assess(result: RetrievalResult, index: Index, embedding_pairs: bool, nli: np.ndarray | None = None,
+           use_nli: bool = False) -> Assessment:
     """Turn a retrieval result into model features. The retriever's best passage decides
     (the trained reranker already weighs meaning and words). The reranker's own score is left out:
-    as a feature it made held-out verdicts worse."""
-    width = len(RELATION_FEATURES) + (4 * len(result.claim_vector) if embedding_pairs else 0)
+    as a feature it made held-out verdicts worse. ``nli``: the cross-encoder's probabilities for the
+    best passages, in rank order (with ``use_nli``)."""
+    width = len(feature_names(embedding_pairs, use_nli, len(result.claim_vector)))
     if not result.hits:
         return Assessment(np.zeros(width, dtype=np.float32), None, None)
     hit = result.hits[0]
@@ -220,11 +243,13 @@ def assess(result: RetrievalResult, index: Index, embedding_pairs: bool) -> Asse
     runners = [compare(result.claim, h.passage.text, index.analyzer) for h in result.hits[1:3]]
     values["runner_up_conflict"] = max((c.coverage for c in runners if _conflicts(c)), default=0.0)
     features = np.array([values[name] for name in RELATION_FEATURES], dtype=np.float32)
+    if use_nli:
+        features = np.concatenate([features, nli_features(nli)])
     if embedding_pairs:
         u = result.claim_vector
         v = index.embeddings[hit.row]
         features = np.concatenate([features, u, v, np.abs(u - v), u * v]).astype(np.float32)
-    return Assessment(features, hit, comp)
+    return Assessment(features, hit, comp, nli if use_nli else None)
 
 
 def _conflicts(comp: Comparison) -> bool:
@@ -266,6 +291,8 @@ def explain(label: str, assessment: Assessment) -> str:
             return f"bron ontkent: '{quote}'"
         if comp.universal_open and comp.passage_limits:
             return f"bron beperkt de bewering (niet altijd/niet iedereen): '{quote}'"
+        if assessment.nli is not None and len(assessment.nli) and assessment.nli[0, 1] >= 0.5:
+            return f"bron zegt het tegendeel (volgens het taalmodel dat bron en bewering samen leest): '{quote}'"
         return f"bron zegt iets anders: '{quote}'"
     return f"bron bevestigt: '{quote}'"
 

@@ -242,8 +242,10 @@ def test_evaluate_says_when_the_model_has_seen_the_claims(tmp_path, config, fake
         assert ("warning: the model was trained on 3 of these 5 claims" in result.output) == bool(seen)
 
 
-def test_train_on_too_few_examples_fails_in_one_line_and_keeps_the_model(tmp_path, fake_cli):
+def test_train_on_too_few_examples_fails_in_one_line_and_keeps_the_model(tmp_path, fake_cli, monkeypatch):
     checker = fake_cli
+    without_pairs = checker.config.verdict.model_copy(update={"train_on_pairs": False})
+    monkeypatch.setattr(checker, "config", checker.config.model_copy(update={"verdict": without_pairs}))
     rows = [["claim", "label"], ["Ketamine is een verdovingsmiddel", "supported"],
             ["Ketamine is onschadelijk", "contradicted"], ["Ketamine groeit op Mars", "unsupported"]]
     source = write_csv(tmp_path / "labelled.csv", rows)

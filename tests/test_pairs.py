@@ -58,3 +58,19 @@ def test_a_bad_pairs_file_is_one_line(tmp_path):
     with pytest.raises(FactCheckError, match="missing column"):
         read_pairs(tmp_path)
     assert read_pairs(tmp_path / "absent").empty
+
+
+def test_nli_training_data_reads_sick_train_and_trial_only_and_says_when_it_is_absent(config, tmp_path):
+    from pipeline.nli import read_sick, train_nli, training_data
+
+    sick = config.resolve(__import__("pathlib").Path("../shared/data/sick-nl/SICK_NL.txt"))
+    if sick.exists():
+        rows = read_sick(sick, ["TRAIN", "TRIAL"])
+        assert len(rows) > 4000 and {label for _, _, label in rows} == set(PAIR_LABELS)
+        assert len(rows) == len(read_sick(sick, ["TRAIN"])) + len(read_sick(sick, ["TRIAL"]))
+    absent = config.model_copy(update={"nli": config.nli.model_copy(update={"sick_nl": tmp_path / "none.txt"})})
+    triples, fingerprints, notes = training_data(absent)
+    assert len(triples) == len(read_pairs(config.path("training_pairs"))) and "not found" in notes[0]
+    assert set(fingerprints) == {"pairs"}
+    assert train_nli(config.model_copy(update={"nli": config.nli.model_copy(update={"enabled": False})})).status \
+        == "disabled"

@@ -1,0 +1,196 @@
+"""NLI stage: a cross-encoder that reads a passage and a claim together and says whether the passage
+entails it, contradicts it or leaves it open (``factcheck train-nli``, part of setup).
+
+It starts from the converted multilingual-e5-small weights (its first ``nli.layers`` layers, word
+embeddings frozen) and is trained on SICK-NL TRAIN and TRIAL (read from ``nli.sick_nl``, never
+copied) and on the written claim–passage pairs of ``corpus/pairs``. Its probabilities are features of
+the verdict model, never the verdict itself. The folder is an ordinary sentence-transformers
+``CrossEncoder`` with ``nli.json`` naming the base model, the data fingerprints and the settings.
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .errors import FactCheckError
+from .pairs import PAIR_LABELS, pairs_fingerprint, read_pairs
+from .storage import atomic_folder, file_sha256
+
+RECORD = "nli.json"
+_CACHE_PAIRS = 50_000
+SICK_LABELS = {"ENTAILMENT": "entailment", "CONTRADICTION": "contradiction", "NEUTRAL": "neutral"}
+
+
+@dataclass(frozen=True)
+class NliReport:
+    status: str                 # "trained" | "up to date" | "disabled"
+    folder: Path
+    pairs: int = 0
+    seconds: float = 0.0
+    notes: tuple[str, ...] = ()
+
+
+def nli_dir(config: Config) -> Path:
+    return config.path("models_dir") / "nli-e5-small"
+
+
+def read_sick(path: Path, splits: list[str]) -> list[tuple[str, str, str]]:
+    """(premise, hypothesis, label) of the chosen SICK-NL splits."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3)
+    frame = frame[frame["SemEval_set"].isin(splits)]
+    return [(a, b, SICK_LABELS[label]) for a, b, label in
+            zip(frame["sentence_A"], frame["sentence_B"], frame["entailment_label"])]
+
+
+def training_data(config: Config) -> tuple[list[tuple[str, str, str]], dict, list[str]]:
+    """The training triples, their fingerprints, and notes on what was missing."""
+    from .posts import normalise_post
+
+    settings, notes, fingerprints = config.nli, [], {}
+    triples: list[tuple[str, str, str]] = []
+    sick = config.resolve(settings.sick_nl) if settings.sick_nl is not None else None
+    if sick is None:
+        notes.append("SICK-NL not used (nli.sick_nl is empty); trained on the written pairs only")
+    elif sick.exists():
+        triples += read_sick(sick, settings.sick_splits)
+        fingerprints["sick_nl"] = file_sha256(sick)
+    else:
+        notes.append(f"SICK-NL not found at {sick} (nli.sick_nl); trained on the written pairs only")
+    pairs = read_pairs(config.path("training_pairs"))
+    triples += [(premise, normalise_post(hypothesis), label)
+                for premise, hypothesis, label in zip(pairs["premise"], pairs["hypothesis"], pairs["label"])]
+    fingerprints["pairs"] = pairs_fingerprint(pairs)
+    if not triples:
+        raise FactCheckError("no NLI training data: neither SICK-NL (nli.sick_nl) nor written pairs were found")
+    return triples, fingerprints, notes
+
+
+def _record(config: Config, fingerprints: dict) -> dict:
+    from .embed import base_model_dir
+
+    conversion = base_model_dir(config) / "conversion.json"
+    base = json.loads(conversion.read_text(encoding="utf-8")) if conversion.exists() else {}
+    return {"base_model": base.get("source_sha256", config.embedding.model), "data": fingerprints,
+            "settings": config.nli.model_dump(mode="json", exclude={"enabled", "top_passages"}),
+            "labels": list(PAIR_LABELS)}
+
+
+def read_record(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def train_nli(config: Config, force: bool = False, progress: bool = False) -> NliReport:
+    """Train the cross-encoder unless one for the same base model, data and settings is there."""
+    folder = nli_dir(config)
+    if not config.nli.enabled:
+        return NliReport("disabled", folder)
+    from .embed import prepare_model
+
+    base = prepare_model(config)
+    triples, fingerprints, notes = training_data(config)
+    record = _record(config, fingerprints)
+    found = read_record(folder)
+    if not force and found is not None and {k: found.get(k) for k in record} == record:
+        return NliReport("up to date", folder, len(triples), notes=tuple(notes))
+    started = time.perf_counter()
+    model = _fit(base, triples, config, progress)
+    with atomic_folder(folder) as work:
+        model.save_pretrained(str(work))
+        model.tokenizer.save_pretrained(str(work))
+        record["seconds"] = round(time.perf_counter() - started, 1)
+        record["examples"] = len(triples)
+        (work / RECORD).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+    return NliReport("trained", folder, len(triples), time.perf_counter() - started, tuple(notes))
+
+
+def _fit(base: Path, triples: list[tuple[str, str, str]], config: Config, progress: bool):
+    import torch
+    import transformers
+    from tqdm import tqdm
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    settings = config.nli
+    torch.manual_seed(settings.seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(base), num_labels=len(PAIR_LABELS), num_hidden_layers=settings.layers,
+        id2label=dict(enumerate(PAIR_LABELS)), label2id={label: i for i, label in enumerate(PAIR_LABELS)})
+    model.tokenizer = tokenizer
+    for name, parameter in model.named_parameters():
+        # The word-embedding table is most of the weights; fixed, unseen words stay where e5 put them.
+        parameter.requires_grad = "word_embeddings" not in name
+    optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                                  lr=settings.learning_rate, weight_decay=0.01)
+    rng = random.Random(settings.seed)
+    steps = settings.epochs * -(-len(triples) // settings.batch_size)
+    warmup = max(1, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (steps - step) / steps))
+    label_index = {label: i for i, label in enumerate(PAIR_LABELS)}
+    model.train()
+    with tqdm(total=steps, desc="training NLI cross-encoder", unit="batch", disable=not progress) as bar:
+        for _ in range(settings.epochs):
+            order = list(range(len(triples)))
+            rng.shuffle(order)
+            for start in range(0, len(order), settings.batch_size):
+                batch = [triples[i] for i in order[start:start + settings.batch_size]]
+                inputs = tokenizer([p for p, _, _ in batch], [h for _, h, _ in batch], truncation=True,
+                                   max_length=settings.max_length, padding=True, return_tensors="pt")
+                targets = torch.tensor([label_index[label] for _, _, label in batch])
+                loss = model(**inputs, labels=targets).loss
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(loss.item()):.3f}")
+    model.eval()
+    return model
+
+
+class NliModel:
+    """Loads the trained cross-encoder once; ``predict`` gives (entailment, contradiction, neutral)
+    probabilities per (passage, claim) pair."""
+
+    def __init__(self, config: Config):
+        import threading
+
+        from sentence_transformers import CrossEncoder
+
+        folder = nli_dir(config)
+        if read_record(folder) is None:
+            raise FactCheckError(f"NLI model not found at {folder}; run `factcheck train-nli` (or `make setup`)")
+        self.model = CrossEncoder(str(folder), device="cpu", local_files_only=True,
+                                  max_length=config.nli.max_length)
+        self.batch_size = config.nli.batch_size * 4
+        self.identity = f"nli@{file_sha256(folder / RECORD)[:16]}"
+        self._lock = threading.Lock()
+        # A claim meets the same passages again (conflict checks read each passage as the best one).
+        self._seen: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    def predict(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """One row per (passage, claim): entailment, contradiction, neutral."""
+        with self._lock:
+            missing = list(dict.fromkeys(pair for pair in pairs if pair not in self._seen))
+            if missing:
+                scores = self.model.predict([list(pair) for pair in missing], batch_size=self.batch_size,
+                                            apply_softmax=True, convert_to_numpy=True, show_progress_bar=False)
+                self._seen.update(zip(missing, np.asarray(scores, dtype=np.float32)))
+                while len(self._seen) > _CACHE_PAIRS:
+                    self._seen.popitem(last=False)
+            rows = [self._seen[pair] for pair in pairs]
+        return np.vstack(rows) if rows else np.zeros((0, len(PAIR_LABELS)), dtype=np.float32)
