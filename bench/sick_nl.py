@@ -72,7 +72,11 @@ def main() -> None:
     print("| system | accuracy | macro-F1 |\n|---|---|---|")
     print(f"| majority ({majority}) | {baseline['accuracy']:.3f} | {baseline['macro_f1']:.3f} |")
     if nli is not None:
-        print(f"| NLI cross-encoder alone (trained on SICK-NL TRAIN+TRIAL and the written pairs) | "
+        from pipeline.nli import nli_dir, read_record
+
+        trained_on = " and ".join({"sick_nl": "SICK-NL TRAIN+TRIAL", "pairs": "the written pairs"}[key]
+                                  for key in read_record(nli_dir(checker.config))["data"])
+        print(f"| NLI cross-encoder alone (trained on {trained_on}) | "
               f"{cross['accuracy']:.3f} | {cross['macro_f1']:.3f} |")
     print(f"| verdict classifier (trained on our claims and pairs, with the cross-encoder's probabilities) | "
           f"{metrics['accuracy']:.3f} | {metrics['macro_f1']:.3f} |")
