@@ -78,7 +78,8 @@ def main() -> None:
                                   for key in read_record(nli_dir(checker.config))["data"])
         print(f"| NLI cross-encoder alone (trained on {trained_on}) | "
               f"{cross['accuracy']:.3f} | {cross['macro_f1']:.3f} |")
-    print(f"| verdict classifier (trained on our claims and pairs, with the cross-encoder's probabilities) | "
+    reads = ", with the cross-encoder's probabilities" if nli is not None else ""
+    print(f"| verdict classifier (trained on our claims and written pairs{reads}) | "
           f"{metrics['accuracy']:.3f} | {metrics['macro_f1']:.3f} |")
     for label in LABELS:
         c = metrics["per_class"][label]

@@ -206,8 +206,8 @@ class FactChecker:
 
     def _conflicts(self, retrievals: list[RetrievalResult]) -> list[Conflict | None]:
         """Each of a claim's best ``conflict_depth`` passages judged alone (as if it were the best one); a
-        conflict is one passage supporting and another contradicting the claim, each with at least
-        ``conflict_min_confidence``."""
+        conflict is a passage of one document supporting the claim and a passage of another contradicting
+        it, each with at least ``conflict_min_confidence``."""
         depth, floor = self.config.verdict.conflict_depth, self.config.verdict.conflict_min_confidence
         alone = [RetrievalResult(r.claim, r.claim_vector, [hit] + [h for h in r.hits if h is not hit])
                  for r in retrievals for hit in r.hits[:depth]]
@@ -215,9 +215,12 @@ class FactChecker:
         found = []
         for retrieval in retrievals:
             stances = [(hit, next(probabilities)) for hit in retrieval.hits[:depth]]
-            support = max(stances, key=lambda s: s[1][0], default=None)
-            against = max(stances, key=lambda s: s[1][1], default=None)
-            if support and against and support[0] is not against[0] and min(support[1][0], against[1][1]) >= floor:
+            # Sources disagree: a supporting and a contradicting passage from two different documents.
+            pairs = [(support, against) for support in stances for against in stances
+                     if support[0].passage.doc_id != against[0].passage.doc_id
+                     and min(support[1][0], against[1][1]) >= floor]
+            if pairs:
+                support, against = max(pairs, key=lambda pair: min(pair[0][1][0], pair[1][1][1]))
                 found.append(Conflict(self._evidence(support[0]), self._evidence(against[0]),
                                       round(float(support[1][0]), 4), round(float(against[1][1]), 4)))
             else:

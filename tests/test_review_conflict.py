@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from pipeline.checker import FactChecker, _with_context
+from pipeline.posts import normalise_post
 from pipeline.results import Evidence
 from pipeline.text import figure_year
 from pipeline.verify import review_threshold
@@ -56,8 +57,13 @@ def test_conflicting_passages_are_named_and_flagged(fake_checker):
 
     assert checker_with(0, 0.0).check(claim).conflict is None
     assert checker_with(3, 1.0).check(claim).conflict is None
-    result = checker_with(settings.retrieval.k, 0.0).check(claim)
+    # With no confidence floor, any claim whose best passages come from two documents has a conflict.
+    spread = checker_with(settings.retrieval.k, 0.0)
+    claim = next(text for text in ("Ketamine is een verdovingsmiddel dat ook tegen depressie wordt gebruikt.",
+                                   "Ketamine wordt gebruikt als medicijn en als drug.", claim)
+                 if len({h.passage.doc_id for h in spread.retriever.search(normalise_post(text)).hits}) > 1)
+    result = spread.check(claim)
     conflict = result.conflict
-    assert conflict is not None and conflict.supporting.passage_id != conflict.contradicting.passage_id
+    assert conflict is not None and conflict.supporting.doc_id != conflict.contradicting.doc_id
     assert result.needs_review and result.explanation.startswith("bronnen spreken elkaar tegen: '")
     assert result.to_dict()["conflict"]["supporting"]["text"] == conflict.supporting.text
