@@ -148,7 +148,7 @@ def train(config: Optional[Path] = ConfigOption,
     started = time.perf_counter()
     groups = list(frame["group"]) if "group" in frame.columns else None
     train_models(checker, list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), groups)
-    pairs = len(frame) - len(labelled_frame) * (checker.config.verdict.labelled_weight if len(frame) > len(labelled_frame) else 1)
+    pairs = int((frame["split"] == "pairs").sum()) if "split" in frame.columns else 0
     typer.echo(f"verdict model trained on {len(labelled_frame)} claims ({'+'.join(splits)})"
                + (f" and {pairs} written pairs" if pairs else "") + f" in {time.perf_counter() - started:.1f} s; "
                f"saved to {checker.config.path('verifier_model')}")
