@@ -28,7 +28,7 @@ $(MODEL): $(INSTALLED)
 	$(FC) prepare-model
 
 # Adapting the encoder to the corpus takes about 6 minutes on 2 cores, once.
-$(ADAPTED): $(MODEL) $(CORPUS) configs/default.yaml pipeline/adapt.py pipeline/chunk.py pipeline/ingest.py
+$(ADAPTED): $(MODEL) $(CORPUS) $(wildcard corpus/pairs/*.csv) configs/default.yaml pipeline/adapt.py pipeline/chunk.py pipeline/ingest.py
 	$(FC) adapt
 
 $(INDEX): $(ADAPTED) $(CORPUS) configs/default.yaml $(wildcard pipeline/*.py pipeline/lang/*.py)

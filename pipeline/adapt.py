@@ -71,7 +71,8 @@ def read_record(folder: Path) -> dict | None:
 
 
 def adapt_encoder(base_folder: Path, out_folder: Path, passages: list[tuple[str, str]], settings: Adaptation,
-                  query_prefix: str, passage_prefix: str, threads: int, progress: bool = False) -> AdaptationReport:
+                  query_prefix: str, passage_prefix: str, threads: int, progress: bool = False,
+                  written: tuple[TrainingPair, ...] = (), written_fingerprint: str | None = None) -> AdaptationReport:
     """Fine-tune a copy of the model in ``base_folder`` on the corpus and write it to ``out_folder`` (atomically)."""
     import torch
     import transformers
@@ -94,7 +95,7 @@ def adapt_encoder(base_folder: Path, out_folder: Path, passages: list[tuple[str,
         parameter.requires_grad = "word_embeddings" not in name
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=0.01)
-    batches_per_epoch = -(-len(passages) // settings.batch_size)
+    batches_per_epoch = -(-(len(passages) + len(written)) // settings.batch_size)
     total = settings.epochs * batches_per_epoch
     warmup = max(1, total // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -108,7 +109,7 @@ def adapt_encoder(base_folder: Path, out_folder: Path, passages: list[tuple[str,
     loss_value = float("nan")
     with tqdm(total=total, desc="adapting encoder", unit="batch", disable=not progress) as bar:
         for epoch in range(settings.epochs):
-            pairs = training_pairs(passages, settings.query_share, settings.seed + epoch)
+            pairs = training_pairs(passages, settings.query_share, settings.seed + epoch) + list(written)
             rng.shuffle(pairs)
             for start in range(0, len(pairs), settings.batch_size):
                 batch = pairs[start:start + settings.batch_size]
@@ -131,6 +132,7 @@ def adapt_encoder(base_folder: Path, out_folder: Path, passages: list[tuple[str,
         "base_model": base_folder.name,
         "base_record": read_base_record(base_folder),
         "corpus_fingerprint": corpus_fingerprint(passages),
+        "written_pairs": written_fingerprint,
         "passages": len(passages),
         "settings": settings.model_dump(),
         "final_batch_loss": round(loss_value, 4),
@@ -151,6 +153,26 @@ def corpus_passages(config: Config) -> list[tuple[str, str]]:
             for document in ingested.documents for passage in chunk_document(document, config.chunking)]
 
 
+def written_queries(config: Config) -> tuple[tuple[TrainingPair, ...], str | None]:
+    """The written claims that a passage decides (entailed or contradicted), each with that passage as the
+    index embeds it, when ``adaptation.use_pairs``; and their fingerprint."""
+    if not config.adaptation.use_pairs:
+        return (), None
+    from .chunk import chunk_document, indexed_text
+    from .ingest import ingest_readable_corpus
+    from .pairs import pairs_fingerprint, read_pairs
+    from .posts import normalise_post
+
+    pairs = read_pairs(config.path("training_pairs"))
+    pairs = pairs[pairs["label"] != "neutral"]
+    ingested = ingest_readable_corpus(config.path("corpus_dir"))
+    indexed = {passage.passage_id: indexed_text(passage, document.meta.title, config.chunking.context)
+               for document in ingested.documents for passage in chunk_document(document, config.chunking)}
+    queries = tuple(TrainingPair(normalise_post(claim), indexed[pid])
+                    for pid, claim in zip(pairs["passage_id"], pairs["hypothesis"]) if pid in indexed)
+    return queries, pairs_fingerprint(pairs)
+
+
 def adapt_for_config(config: Config, force: bool = False, progress: bool = False) -> AdaptationReport:
     """Adapt the configured base model to the configured corpus, unless an adapted copy for the same
     base model, corpus and settings is already there."""
@@ -162,14 +184,16 @@ def adapt_for_config(config: Config, force: bool = False, progress: bool = False
     base = prepare_model(config)
     passages = corpus_passages(config)
     record = read_record(folder)
+    written, written_fingerprint = written_queries(config)
     if (not force and record is not None and (folder / "modules.json").exists()
             and record.get("corpus_fingerprint") == corpus_fingerprint(passages)
+            and record.get("written_pairs") == written_fingerprint
             and record.get("settings") == config.adaptation.model_dump()
             and record.get("base_record") == read_base_record(base)):
         return AdaptationReport("up to date", folder, len(passages))
     prompts = folder_prompts(base, config.embedding.symmetric_prefix)
     return adapt_encoder(base, folder, passages, config.adaptation, prompts.query, prompts.passage,
-                         config.embedding.threads, progress)
+                         config.embedding.threads, progress, written, written_fingerprint)
 
 
 def read_base_record(base_folder: Path) -> dict:

@@ -43,6 +43,7 @@ class Adaptation(_Section):
     scale: float = Field(gt=0)
     max_seq_length: int = Field(ge=16, le=512)
     seed: int
+    use_pairs: bool
 
 
 class Chunking(_Section):
