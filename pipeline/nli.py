@@ -80,8 +80,13 @@ def _record(config: Config, fingerprints: dict) -> dict:
     conversion = base_model_dir(config) / "conversion.json"
     base = json.loads(conversion.read_text(encoding="utf-8")) if conversion.exists() else {}
     return {"base_model": base.get("source_sha256", config.embedding.model), "data": fingerprints,
-            "settings": config.nli.model_dump(mode="json", exclude={"enabled", "top_passages"}),
+            "settings": _settings_record(config),
             "labels": list(PAIR_LABELS)}
+
+
+def _settings_record(config: Config) -> dict:
+    """The settings that shape the trained model (not whether or how widely it is used)."""
+    return config.nli.model_dump(mode="json", exclude={"enabled", "top_passages"})
 
 
 def read_record(folder: Path) -> dict | None:
@@ -172,8 +177,12 @@ class NliModel:
         from sentence_transformers import CrossEncoder
 
         folder = nli_dir(config)
-        if read_record(folder) is None:
-            raise FactCheckError(f"NLI model not found at {folder}; run `factcheck train-nli` (or `make setup`)")
+        record = read_record(folder)
+        if record is None:
+            raise FactCheckError(f"NLI model not found at {folder}; run `factcheck train-nli`")
+        if record.get("settings") != _settings_record(config):
+            raise FactCheckError(f"the NLI model at {folder} was trained with other nli settings; "
+                                 "run `factcheck train-nli`")
         self.model = CrossEncoder(str(folder), device="cpu", local_files_only=True,
                                   max_length=config.nli.max_length)
         self.batch_size = config.nli.batch_size * 4

@@ -74,3 +74,17 @@ def test_nli_training_data_reads_sick_train_and_trial_only_and_says_when_it_is_a
     assert set(fingerprints) == {"pairs"}
     assert train_nli(config.model_copy(update={"nli": config.nli.model_copy(update={"enabled": False})})).status \
         == "disabled"
+
+
+def test_an_nli_model_trained_with_other_settings_is_refused_before_loading(config, tmp_path):
+    import json
+
+    from pipeline.nli import NliModel, nli_dir
+
+    settings = config.model_copy(update={"paths": config.paths.model_copy(update={"models_dir": tmp_path})})
+    with pytest.raises(FactCheckError, match="NLI model not found"):
+        NliModel(settings)
+    nli_dir(settings).mkdir(parents=True)
+    (nli_dir(settings) / "nli.json").write_text(json.dumps({"settings": {"layers": 12}}), encoding="utf-8")
+    with pytest.raises(FactCheckError, match="trained with other nli settings"):
+        NliModel(settings)
