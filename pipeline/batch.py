@@ -36,7 +36,7 @@ class InputFormat:
 
 
 def detect_format(path: Path) -> InputFormat:
-    """Encoding (UTF-8 with/without BOM, else cp1252, else latin-1) and delimiter of a CSV file."""
+    """Encoding (UTF-8 with/without BOM, UTF-16 with BOM, else cp1252, else latin-1) and delimiter of a CSV file."""
     if not path.exists():
         raise FactCheckError(f"{path}: file not found")
     if path.is_dir():
@@ -46,10 +46,17 @@ def detect_format(path: Path) -> InputFormat:
             head = handle.read(_SAMPLE_BYTES)
             if not head.strip():
                 raise FactCheckError(f"{path}: file is empty")
-            encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else _whole_file_encoding(handle, head)
+            if head.startswith(codecs.BOM_UTF8):
+                encoding = "utf-8-sig"
+            elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                encoding = "utf-16"  # Excel's "Unicode text" export; the codec reads the byte order from the BOM
+            else:
+                encoding = _whole_file_encoding(handle, head)
     except OSError as exc:
         raise FactCheckError(f"{path}: cannot be read ({exc.strerror})") from None
-    sample = head.decode(encoding, errors="replace").replace("\x00", "")
+    # An odd-length UTF-16 sample would end in half a character; drop it.
+    sample = head[: len(head) - len(head) % 2 if encoding == "utf-16" else None]
+    sample = sample.decode(encoding, errors="replace").replace("\x00", "")
     try:
         delimiter = csv.Sniffer().sniff("\n".join(sample.split("\n")[:20]), delimiters=",;\t").delimiter
     except csv.Error:

@@ -3,6 +3,7 @@
 pipeline (``fake_cli``) and compare the batch output with that checker's own API."""
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 
@@ -136,6 +137,21 @@ def test_encodings_delimiters_and_bom(tmp_path, fake_cli):
         assert result.exit_code == 0, result.output
         row = read_csv(out)[0]
         assert row["tekst"] == text and row["verdict"] == fake_cli.check(text).verdict
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_excel_unicode_text_export_is_read(tmp_path, fake_cli, encoding):
+    """Excel's "Unicode text" export: UTF-16 with a byte-order mark, tab-separated."""
+    text = "Ketamine verhoogt de bloeddruk één keer per dag."
+    source = tmp_path / "export.txt"
+    body = "bericht\tauteur\r\n" + text + "\tanna\r\n"
+    source.write_bytes((codecs.BOM_UTF16_BE + body.encode("utf-16-be")) if encoding == "utf-16-be"
+                       else body.encode("utf-16"))
+    result = invoke("batch", source, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    row = read_csv(tmp_path / "out.csv")[0]
+    assert list(row)[:2] == ["bericht", "auteur"] and row["bericht"] == text and row["auteur"] == "anna"
+    assert row["verdict"] == fake_cli.check(text).verdict
 
 
 def test_jsonl_output(tmp_path, fake_cli):
