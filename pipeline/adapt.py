@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .config import Adaptation, Config
 from .errors import FactCheckError
-from .storage import atomic_folder, file_sha256, short_hash_of
+from .storage import atomic_folder, file_sha256, read_json, short_hash_of
 
 RECORD = "adaptation.json"
 
@@ -53,6 +53,22 @@ def pseudo_query(text: str, share: float, rng: random.Random) -> str:
     return " ".join(words[i] for i in sorted(rng.sample(range(len(words)), keep)))
 
 
+def fine_tuning(model, learning_rate: float, steps: int):
+    """AdamW over every weight but the word-embedding table, with a linear warm-up over the first tenth
+    of ``steps`` and a linear decay after. The table is most of the weights and sees only the training
+    texts' own words; leaving it fixed keeps other words where the base model put them."""
+    import torch
+
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = "word_embeddings" not in name
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=0.01)
+    warmup = max(1, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (steps - step) / steps))
+    return optimiser, schedule
+
+
 def training_pairs(passages: list[tuple[str, str]], share: float, seed: int) -> list[TrainingPair]:
     """One pair per (passage text, indexed text); deterministic for a seed."""
     rng = random.Random(seed)
@@ -64,10 +80,7 @@ def corpus_fingerprint(passages: list[tuple[str, str]]) -> str:
 
 
 def read_record(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return read_json(folder / RECORD)
 
 
 def adapt_encoder(base_folder: Path, out_folder: Path, passages: list[tuple[str, str]], settings: Adaptation,
@@ -89,17 +102,9 @@ def adapt_encoder(base_folder: Path, out_folder: Path, passages: list[tuple[str,
     torch.set_num_threads(threads)
     model = SentenceTransformer(str(base_folder), device="cpu", local_files_only=True)
     model.max_seq_length = settings.max_seq_length
-    for name, parameter in model.named_parameters():
-        # The word-embedding table is most of the weights and sees only the corpus's own words here;
-        # leaving it fixed keeps claims with other words where the base model put them.
-        parameter.requires_grad = "word_embeddings" not in name
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=0.01)
     batches_per_epoch = -(-(len(passages) + len(written)) // settings.batch_size)
     total = settings.epochs * batches_per_epoch
-    warmup = max(1, total // 10)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / total))
+    optimiser, schedule = fine_tuning(model, settings.learning_rate, total)
 
     def embed(texts: list[str]):
         return model(model.preprocess(texts))["sentence_embedding"]
@@ -197,10 +202,7 @@ def adapt_for_config(config: Config, force: bool = False, progress: bool = False
 
 
 def read_base_record(base_folder: Path) -> dict:
-    try:
-        return json.loads((base_folder / "conversion.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"folder": str(base_folder)}
+    return read_json(base_folder / "conversion.json") or {"folder": str(base_folder)}
 
 
 def _save(model, out_folder: Path, record: dict) -> None:

@@ -1,7 +1,6 @@
 """Embedding stage: one sentence-transformers model, with the query/passage prefixes it expects."""
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,7 @@ import numpy as np
 
 from .config import Config
 from .errors import FactCheckError
-from .storage import short_hash_of
+from .storage import read_json, short_hash_of
 
 
 @dataclass(frozen=True)
@@ -25,10 +24,7 @@ class Prompts:
 def folder_prompts(folder: Path, symmetric: bool = False) -> Prompts:
     """The model folder's prompts. e5 is trained with "query: " on both sides for symmetric matching;
     ``symmetric`` (``embedding.symmetric_prefix``) asks for that."""
-    try:
-        settings = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        settings = {}
+    settings = read_json(folder / "config_sentence_transformers.json") or {}
     prompts = settings.get("prompts") or {}
     query = prompts.get("query", "")
     return Prompts(query, query if symmetric else prompts.get("passage", ""))

@@ -30,7 +30,7 @@ from .chunk import Passage, chunk_document, indexed_text
 from .config import Config
 from .errors import FactCheckError
 from .ingest import DocumentMeta, IngestProblem, ingest_readable_corpus
-from .storage import atomic_folder, file_sha256
+from .storage import atomic_folder, file_sha256, read_json
 from .text import LexicalAnalyzer
 
 FORMAT_VERSION = 2
@@ -149,10 +149,7 @@ def manifest_difference(found: dict, expected: dict) -> str | None:
 
 
 def read_manifest(index_dir: Path) -> dict | None:
-    try:
-        return json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return read_json(index_dir / "manifest.json")
 
 
 def build_index(config: Config, encoder, force: bool = False, progress: bool = False) -> BuildReport:

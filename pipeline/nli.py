@@ -1,10 +1,11 @@
 """NLI stage: a cross-encoder that reads a passage and a claim together and says whether the passage
-entails it, contradicts it or leaves it open (``factcheck train-nli``, part of setup).
+entails it, contradicts it or leaves it open (``factcheck train-nli``; off by default, on in
+``configs/nli.yaml``).
 
 It starts from the converted multilingual-e5-small weights (its first ``nli.layers`` layers, word
-embeddings frozen) and is trained on SICK-NL TRAIN and TRIAL (read from ``nli.sick_nl``, never
-copied) and on the written claim–passage pairs of ``corpus/pairs``. Its probabilities are features of
-the verdict model, never the verdict itself. The folder is an ordinary sentence-transformers
+embeddings frozen) and is trained on the written claim–passage pairs of ``corpus/pairs`` and, where
+``nli.sick_nl`` names it, on SICK-NL TRAIN and TRIAL (read in place, never copied). Its probabilities
+are features of the verdict model, never the verdict itself. The folder is an ordinary sentence-transformers
 ``CrossEncoder`` with ``nli.json`` naming the base model, the data fingerprints and the settings.
 """
 from __future__ import annotations
@@ -21,7 +22,8 @@ import numpy as np
 from .config import Config
 from .errors import FactCheckError
 from .pairs import PAIR_LABELS, pairs_fingerprint, read_pairs
-from .storage import atomic_folder, file_sha256
+from .adapt import fine_tuning
+from .storage import atomic_folder, file_sha256, read_json
 
 RECORD = "nli.json"
 _CACHE_PAIRS = 50_000
@@ -77,8 +79,7 @@ def training_data(config: Config) -> tuple[list[tuple[str, str, str]], dict, lis
 def _record(config: Config, fingerprints: dict) -> dict:
     from .embed import base_model_dir
 
-    conversion = base_model_dir(config) / "conversion.json"
-    base = json.loads(conversion.read_text(encoding="utf-8")) if conversion.exists() else {}
+    base = read_json(base_model_dir(config) / "conversion.json") or {}
     return {"base_model": base.get("source_sha256", config.embedding.model), "data": fingerprints,
             "settings": _settings_record(config),
             "labels": list(PAIR_LABELS)}
@@ -90,10 +91,7 @@ def _settings_record(config: Config) -> dict:
 
 
 def read_record(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return read_json(folder / RECORD)
 
 
 def train_nli(config: Config, force: bool = False, progress: bool = False) -> NliReport:
@@ -135,16 +133,9 @@ def _fit(base: Path, triples: list[tuple[str, str, str]], config: Config, progre
         str(base), num_labels=len(PAIR_LABELS), num_hidden_layers=settings.layers,
         id2label=dict(enumerate(PAIR_LABELS)), label2id={label: i for i, label in enumerate(PAIR_LABELS)})
     model.tokenizer = tokenizer
-    for name, parameter in model.named_parameters():
-        # The word-embedding table is most of the weights; fixed, unseen words stay where e5 put them.
-        parameter.requires_grad = "word_embeddings" not in name
-    optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                                  lr=settings.learning_rate, weight_decay=0.01)
-    rng = random.Random(settings.seed)
     steps = settings.epochs * -(-len(triples) // settings.batch_size)
-    warmup = max(1, steps // 10)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (steps - step) / steps))
+    optimiser, schedule = fine_tuning(model, settings.learning_rate, steps)
+    rng = random.Random(settings.seed)
     label_index = {label: i for i, label in enumerate(PAIR_LABELS)}
     model.train()
     with tqdm(total=steps, desc="training NLI cross-encoder", unit="batch", disable=not progress) as bar:

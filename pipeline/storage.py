@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -21,6 +22,14 @@ def short_hash_of(chunks: Iterable[str | bytes]) -> str:
     for chunk in chunks:
         digest.update(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
     return digest.hexdigest()[:16]
+
+
+def read_json(path: Path) -> dict | None:
+    """A JSON record (manifest, model record, settings); None when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def file_sha256(path: Path) -> str:
