@@ -183,7 +183,7 @@ class FactChecker:
         with self._lock:  # encoder and classifier calls are serialised; the rest is per call
             retrievals, assessments = self.assess_claims(claims)
             probabilities = self._predict(assessments)
-            conflicts = self._conflicts(retrievals)
+            conflicts = self._conflicts(retrievals, probabilities)
         per_post: dict[int, list[ClaimResult]] = {}
         for claim, owner, retrieval, assessment, probs, conflict in zip(claims, owners, retrievals, assessments,
                                                                          probabilities, conflicts):
@@ -204,17 +204,23 @@ class FactChecker:
             return np.zeros((0, len(LABELS)))
         return self.classifier.predict_proba(np.vstack([a.features for a in assessments]))
 
-    def _conflicts(self, retrievals: list[RetrievalResult]) -> list[Conflict | None]:
+    def _conflicts(self, retrievals: list[RetrievalResult], probabilities: np.ndarray) -> list[Conflict | None]:
         """Each of a claim's best ``conflict_depth`` passages judged alone (as if it were the best one); a
         conflict is a passage of one document supporting the claim and a passage of another contradicting
-        it, each with at least ``conflict_min_confidence``."""
+        it, each with at least ``conflict_min_confidence``. ``probabilities`` are the claims' verdicts, which
+        already judge the best passage as the best one."""
         depth, floor = self.config.verdict.conflict_depth, self.config.verdict.conflict_min_confidence
+        # Only passages from two documents can disagree as sources; other claims need no second look.
+        spread = [len({hit.passage.doc_id for hit in r.hits[:depth]}) > 1 for r in retrievals]
         alone = [RetrievalResult(r.claim, r.claim_vector, [hit] + [h for h in r.hits if h is not hit])
-                 for r in retrievals for hit in r.hits[:depth]]
-        probabilities = iter(self._predict(self.assess(alone)))
+                 for r, spans in zip(retrievals, spread) if spans for hit in r.hits[1:depth]]
+        judged = iter(self._predict(self.assess(alone)))
         found = []
-        for retrieval in retrievals:
-            stances = [(hit, next(probabilities)) for hit in retrieval.hits[:depth]]
+        for retrieval, best, spans in zip(retrievals, probabilities, spread):
+            if not spans:
+                found.append(None)
+                continue
+            stances = [(retrieval.hits[0], best)] + [(hit, next(judged)) for hit in retrieval.hits[1:depth]]
             # Sources disagree: a supporting and a contradicting passage from two different documents.
             pairs = [(support, against) for support in stances for against in stances
                      if support[0].passage.doc_id != against[0].passage.doc_id
