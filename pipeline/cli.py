@@ -96,7 +96,7 @@ def adapt(config: Optional[Path] = ConfigOption,
 @friendly_errors
 def train_nli(config: Optional[Path] = ConfigOption,
               force: bool = typer.Option(False, "--force", help="train again even when nothing changed")):
-    """Train the NLI cross-encoder on SICK-NL TRAIN/TRIAL and the written pairs (once; cached)."""
+    """Train the NLI cross-encoder on the written pairs, and SICK-NL where nli.sick_nl names it (cached)."""
     from .nli import train_nli as run
 
     report = run(_settings(config), force=force, progress=sys.stderr.isatty())
