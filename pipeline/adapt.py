@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .config import Adaptation, Config
 from .errors import FactCheckError
-from .storage import atomic_folder, file_sha256, read_json, short_hash_of
+from .storage import atomic_folder, file_sha256, loading_artefact, read_json, short_hash_of
 
 RECORD = "adaptation.json"
 
@@ -85,8 +85,10 @@ def read_record(folder: Path) -> dict | None:
 
 def adapt_encoder(base_folder: Path, out_folder: Path, passages: list[tuple[str, str]], settings: Adaptation,
                   query_prefix: str, passage_prefix: str, threads: int, progress: bool = False,
-                  written: tuple[TrainingPair, ...] = (), written_fingerprint: str | None = None) -> AdaptationReport:
-    """Fine-tune a copy of the model in ``base_folder`` on the corpus and write it to ``out_folder`` (atomically)."""
+                  written: tuple[TrainingPair, ...] = (), written_fingerprint: str | None = None, *,
+                  base_fix: str) -> AdaptationReport:
+    """Fine-tune a copy of the model in ``base_folder`` on the corpus and write it to ``out_folder`` (atomically).
+    ``base_fix`` says how to rebuild the base model when its folder is damaged."""
     import torch
     import transformers
     from sentence_transformers import SentenceTransformer
@@ -100,7 +102,8 @@ def adapt_encoder(base_folder: Path, out_folder: Path, passages: list[tuple[str,
     started = time.perf_counter()
     torch.manual_seed(settings.seed)
     torch.set_num_threads(threads)
-    model = SentenceTransformer(str(base_folder), device="cpu", local_files_only=True)
+    with loading_artefact(base_folder, base_fix):
+        model = SentenceTransformer(str(base_folder), device="cpu", local_files_only=True)
     model.max_seq_length = settings.max_seq_length
     batches_per_epoch = -(-(len(passages) + len(written)) // settings.batch_size)
     total = settings.epochs * batches_per_epoch
@@ -181,7 +184,7 @@ def written_queries(config: Config) -> tuple[tuple[TrainingPair, ...], str | Non
 def adapt_for_config(config: Config, force: bool = False, progress: bool = False) -> AdaptationReport:
     """Adapt the configured base model to the configured corpus, unless an adapted copy for the same
     base model, corpus and settings is already there."""
-    from .embed import folder_prompts, model_dir, prepare_model
+    from .embed import folder_prompts, model_dir, prepare_model, rebuild_fix
 
     folder = model_dir(config)
     if not config.adaptation.enabled:
@@ -198,7 +201,8 @@ def adapt_for_config(config: Config, force: bool = False, progress: bool = False
         return AdaptationReport("up to date", folder, len(passages))
     prompts = folder_prompts(base, config.embedding.symmetric_prefix)
     return adapt_encoder(base, folder, passages, config.adaptation, prompts.query, prompts.passage,
-                         config.embedding.threads, progress, written, written_fingerprint)
+                         config.embedding.threads, progress, written, written_fingerprint,
+                         base_fix=rebuild_fix(config, base))
 
 
 def read_base_record(base_folder: Path) -> dict:

@@ -1,11 +1,13 @@
-"""Batch checking of CSV files: streaming, resumable, atomic, spreadsheet-safe.
+"""Batch checking of CSV and Excel files: streaming, resumable, atomic, spreadsheet-safe.
 
-Input: UTF-8 (with or without BOM) or cp1252/latin-1, delimiter sniffed among
-``,`` ``;`` and tab. Output keeps every input column in order and adds the
-verdict columns. Rows are read, checked and written ``chunk_rows`` at a time,
-so memory stays flat however long the file is. Work goes to ``OUT.partial``
-with a small progress record beside it; only a finished run is renamed to OUT,
-and ``--resume`` continues a partial run without losing or repeating rows.
+Input: CSV in UTF-8 (with or without BOM), UTF-16 with BOM or cp1252/latin-1, delimiter sniffed among
+``,`` ``;`` and tab; or a sheet of an ``.xlsx`` workbook. Output keeps every input column in order and adds
+the verdict columns. Rows are read, checked and written ``chunk_rows`` at a time, so memory stays flat
+however long the file is. A row that cannot be read as a row (too many or too few fields, a quote that is
+never closed) is not checked: it keeps its place in the output with empty verdict cells and an ``error``
+naming its line, and the other rows are checked as usual. Work goes to ``OUT.partial`` with a small
+progress record beside it; only a finished run is renamed to OUT, and ``--resume`` continues a partial run
+without losing or repeating rows.
 """
 from __future__ import annotations
 
@@ -15,18 +17,22 @@ import io
 import json
 import os
 import sys
+from contextlib import closing
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
+from typing import Iterator, NamedTuple
 
 import pandas as pd
 
 from .errors import FactCheckError
-from .storage import write_text_atomically
+from .storage import loading_artefact, write_text_atomically
 
 RESULT_COLUMNS = ("verdict", "confidence", "needs_review", "explanation", "evidence", "evidence_text",
                   "evidence_source", "conflict", "error")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SAMPLE_BYTES = 1 << 16
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,139 @@ def read_table(path: Path) -> pd.DataFrame:
     return frame
 
 
+# --------------------------------------------------------------------------- rows, for batch
+
+class InputRow(NamedTuple):  # a tuple: one is made per row, and tuples are made fastest
+    line: int               # where the row starts: the line of a CSV file, the row number of a sheet
+    cells: list[str]        # one per column of the header
+    problem: str | None     # why the row cannot be checked ("regel 7: 5 velden, verwacht 3"), else None
+
+
+class _Record(NamedTuple):
+    line: int               # the line (CSV) or row number (sheet) it starts on
+    fields: list[str]
+    unclosed_quote: bool    # the file ended inside a quoted field of this record
+
+
+def _csv_records(path: Path) -> Iterator[_Record]:
+    """Each non-blank record of a CSV file. The csv module parses the records (pandas' fast parser stops at the first ragged one and cannot tell
+    a short row from empty cells)."""
+    fmt = detect_format(path)
+    # A field cannot be longer than the file; the module's default limit (128 KiB) would refuse a long post.
+    csv.field_size_limit(max(csv.field_size_limit(), path.stat().st_size))
+    ended = False
+
+    def lines(handle) -> Iterator[str]:
+        nonlocal ended
+        for line in handle:
+            yield line.replace("\x00", "\ufffd")  # NUL stays visible, so the row can be flagged
+        # The reader asks for another line after a complete record only to find the next one, so reaching
+        # the end while a record is still open means its quote was never closed.
+        ended = True
+
+    with open(path, encoding=fmt.encoding, newline="") as handle:
+        reader = csv.reader(lines(handle), delimiter=fmt.delimiter)
+        lines_before = 0
+        for fields in reader:
+            first_line, lines_before = lines_before + 1, reader.line_num
+            if fields:  # a blank line is no row
+                yield _Record(first_line, fields, ended)
+
+
+def _sheet_records(path: Path, sheet: str | None) -> Iterator[_Record]:
+    """Each non-empty row of a sheet of an .xlsx workbook, as cell texts, read in openpyxl's read-only mode
+    (row by row, never the whole sheet in memory)."""
+    from openpyxl import load_workbook
+
+    _check_is_file(path)
+    fix = "open it in Excel and save it again as .xlsx, or export it as CSV"
+    with loading_artefact(path, fix):
+        book = load_workbook(path, read_only=True, data_only=True)  # data_only: formulas give their values
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise FactCheckError(f"{path}: no sheet '{sheet}'; the sheets are: {', '.join(book.sheetnames)}")
+        rows = (book[sheet] if sheet is not None else book.worksheets[0]).iter_rows(values_only=True)
+        width = None
+        with loading_artefact(path, fix):  # a damaged sheet shows only as its rows are read
+            for number, values in enumerate(rows, 1):
+                cells = ["" if value is None else str(value) for value in values]
+                if not any(cell.strip() for cell in cells):
+                    continue
+                if width is None:  # the header ends at its last named column; read-only rows span the sheet
+                    while not cells[-1].strip():
+                        cells.pop()
+                    width = len(cells)
+                else:  # empty cells at the end of a row are empty fields, not missing ones
+                    cells += [""] * (width - len(cells))
+                yield _Record(number, cells, False)
+    finally:
+        book.close()
+
+
+def _check_is_file(path: Path) -> None:
+    if not path.exists():
+        raise FactCheckError(f"{path}: file not found")
+    if path.is_dir():
+        raise FactCheckError(f"{path}: is a directory, not a CSV or Excel file")
+
+
+def _records(path: Path, sheet: str | None) -> Iterator[_Record]:
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return _sheet_records(path, sheet)
+    if sheet is not None:
+        raise FactCheckError(f"--sheet is for .xlsx input; {path} is read as CSV")
+    if path.suffix.lower() == ".xls":
+        raise FactCheckError(f"{path}: the old Excel format (.xls) is not read; save it as .xlsx or CSV")
+    return _csv_records(path)
+
+
+def _column_names(header: list[str]) -> list[str]:
+    """Header cells as column names: a blank one becomes ``Unnamed: i`` and a repeated one gets ``.1``,
+    ``.2`` (as pandas names them), so that every column can be addressed."""
+    names: list[str] = []
+    for position, cell in enumerate(header):
+        name = cell if cell.strip() else f"Unnamed: {position}"
+        base, repeat = name, 0
+        while name in names:
+            repeat += 1
+            name = f"{base}.{repeat}"
+        names.append(name)
+    return names
+
+
+def read_columns(path: Path, sheet: str | None = None) -> list[str]:
+    """The input's column names; a one-line error when it is empty or has no row under its header."""
+    try:
+        with closing(_records(path, sheet)) as records:
+            header = next(records, None)
+            if header is None:
+                raise FactCheckError(f"{path}: file is empty")
+            if header.unclosed_quote:
+                raise FactCheckError(f"{path}: a quote in the header (line {header.line}) is never closed")
+            if next(records, None) is None:
+                raise FactCheckError(f"{path}: has a header but no rows")
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise FactCheckError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    return _column_names(header.fields)
+
+
+def read_rows(path: Path, sheet: str | None = None) -> Iterator[InputRow]:
+    """Every row under the header, in order, as many cells as the header has; a row that does not fit the
+    header is marked with its problem instead of being guessed at."""
+    with closing(_records(path, sheet)) as records:
+        header = next(records, None)
+        width = len(header.fields) if header is not None else 0
+        for line, fields, unclosed_quote in records:
+            problem = None
+            if unclosed_quote:
+                problem = f"regel {line}: aanhalingsteken niet gesloten"
+            # Blank fields past the header (a trailing delimiter) lose nothing; other extra or missing ones
+            # mean the fields cannot be matched to the columns.
+            elif len(fields) < width or any(field.strip() for field in fields[width:]):
+                problem = f"regel {line}: {len(fields)} velden, verwacht {width}"
+            yield InputRow(line, fields if len(fields) == width else (fields + [""] * width)[:width], problem)
+
+
 def choose_text_column(columns: list[str], requested: str | None, candidates: list[str]) -> str:
     """--column when given; otherwise the first column named like a text column
     (claim, text, post, tekst, bericht, message, content, in that order); otherwise the only column."""
@@ -149,6 +288,7 @@ class BatchSummary:
     output: Path
     counts: dict[str, int]
     text_column: str
+    unreadable: int = 0     # rows written with an error instead of a verdict (this run)
 
 
 def _progress_path(partial: Path) -> Path:
@@ -200,26 +340,29 @@ def _row_results(checker, texts: list[str]) -> list[dict]:
     return rows
 
 
+def _unreadable_row(problem: str) -> dict:
+    """The result cells of a row that could not be read: empty, but for the error naming its line."""
+    return dict.fromkeys(RESULT_COLUMNS) | {"error": problem}
+
+
+def _in_chunks(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
 def run_batch(checker, input_path: Path, output_path: Path, column: str | None = None,
-              output_format: str = "csv", resume: bool = False, progress: bool | None = None) -> BatchSummary:
-    """Check every row of ``input_path`` and write ``output_path`` (csv or jsonl)."""
+              output_format: str = "csv", resume: bool = False, progress: bool | None = None,
+              sheet: str | None = None) -> BatchSummary:
+    """Check every row of ``input_path`` (CSV, or ``sheet`` of an .xlsx workbook, default its first) and
+    write ``output_path`` (csv or jsonl)."""
     if output_format not in ("csv", "jsonl"):
         raise FactCheckError(f"unknown output format '{output_format}' (use csv or jsonl)")
     if output_path.is_dir():
         raise FactCheckError(f"{output_path} is a folder; give a file name for the output")
     if output_path.resolve() == input_path.resolve():
         raise FactCheckError(f"{output_path}: the output would replace the input; write to another file")
-    fmt = detect_format(input_path)
     chunk_rows = checker.config.batch.chunk_rows
-    try:
-        header = next(iter(_reader(input_path, fmt, 1)), None)
-    except pd.errors.EmptyDataError:
-        raise FactCheckError(f"{input_path}: file is empty") from None
-    except pd.errors.ParserError as exc:
-        raise FactCheckError(f"{input_path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
-    if header is None or header.empty:
-        raise FactCheckError(f"{input_path}: has a header but no rows")
-    columns = [str(c) for c in header.columns]
+    columns = read_columns(input_path, sheet)
     text_column = choose_text_column(columns, column, checker.config.batch.text_column_candidates)
     names = _result_columns(columns)
 
@@ -227,12 +370,13 @@ def run_batch(checker, input_path: Path, output_path: Path, column: str | None =
     partial = output_path.with_name(output_path.name + ".partial")
     progress_file = _progress_path(partial)
     state = {"input": str(input_path.resolve()), "fingerprint": _fingerprint(input_path), "column": text_column,
-             "format": output_format, "rows_done": 0, "bytes_done": 0}
+             "format": output_format, "sheet": sheet, "rows_done": 0, "bytes_done": 0}
     if resume and partial.exists() and progress_file.exists():
         saved = json.loads(progress_file.read_text(encoding="utf-8"))
-        if {k: saved.get(k) for k in ("input", "fingerprint", "column", "format")} != \
-                {k: state[k] for k in ("input", "fingerprint", "column", "format")}:
-            raise FactCheckError("cannot resume: the input file, column or format changed since the interrupted run")
+        same_job = ("input", "fingerprint", "column", "format", "sheet")
+        if {k: saved.get(k) for k in same_job} != {k: state[k] for k in same_job}:
+            raise FactCheckError("cannot resume: the input file, sheet, column or format changed since the "
+                                 "interrupted run")
         state = saved
         with open(partial, "r+b") as handle:  # drop anything written after the last recorded chunk
             handle.truncate(state["bytes_done"])
@@ -247,40 +391,46 @@ def run_batch(checker, input_path: Path, output_path: Path, column: str | None =
     if show:
         from tqdm import tqdm
 
-        bar = tqdm(total=_estimate_rows(input_path), initial=resumed_from, unit="rij", desc="controleren",
+        bar = tqdm(total=_estimate_rows(input_path, sheet), initial=resumed_from, unit="rij", desc="controleren",
                    file=sys.stderr, dynamic_ncols=True)
     counts: dict[str, int] = {}
-    to_skip = state["rows_done"]  # rows already in the partial output
+    unreadable = 0
+    text_position = columns.index(text_column)
+    rows = read_rows(input_path, sheet)
+    # Rows already in the partial output are skipped; the reader is deterministic for an unchanged file.
+    rows_to_check = islice(rows, state["rows_done"], None)
     try:
-        for chunk in _reader(input_path, fmt, chunk_rows):
-            if to_skip >= len(chunk):
-                to_skip -= len(chunk)
-                continue
-            chunk, to_skip = chunk.iloc[to_skip:], 0
-            results = _row_results(checker, list(chunk[text_column].astype(str)))
-            out = chunk.copy()
+        for chunk in _in_chunks(rows_to_check, chunk_rows):
+            readable = [row for row in chunk if row.problem is None]
+            checked = iter(_row_results(checker, [row.cells[text_position] for row in readable]) if readable else [])
+            results = [next(checked) if row.problem is None else _unreadable_row(row.problem) for row in chunk]
+            out = pd.DataFrame([row.cells for row in chunk], columns=columns)
             for key, name in names.items():
                 out[name] = [row[key] for row in results]
             for row in results:
-                counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+                if row["verdict"] is None:
+                    unreadable += 1
+                else:
+                    counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
             _append(partial, out, output_format, write_header=state["rows_done"] == 0)
             state["rows_done"] += len(out)
             state["bytes_done"] = partial.stat().st_size
             write_text_atomically(progress_file, json.dumps(state))
             if bar is not None:
                 bar.update(len(out))
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (csv.Error, UnicodeDecodeError) as exc:
+        # Resuming needs the same file, so after a fix the run starts again.
         raise FactCheckError(f"{input_path}: unreadable near row {state['rows_done'] + 1} "
-                             f"({str(exc).splitlines()[0]}); {state['rows_done']} rows are saved, "
-                             f"fix the file and run again with --resume") from None
+                             f"({str(exc).splitlines()[0]}); fix the file and run again") from None
     finally:
+        rows.close()
         if bar is not None:
             bar.close()
     if state["rows_done"] == 0:
         raise FactCheckError(f"{input_path}: has a header but no rows")
     os.replace(partial, output_path)
     progress_file.unlink(missing_ok=True)
-    return BatchSummary(state["rows_done"], resumed_from, output_path, counts, text_column)
+    return BatchSummary(state["rows_done"], resumed_from, output_path, counts, text_column, unreadable)
 
 
 def _append(partial: Path, frame: pd.DataFrame, output_format: str, write_header: bool) -> None:
@@ -288,14 +438,25 @@ def _append(partial: Path, frame: pd.DataFrame, output_format: str, write_header
         if output_format == "csv":
             frame.map(neutralise_formula).to_csv(handle, index=False, header=write_header)
         else:
-            for record in frame.to_dict("records"):
+            # An unreadable row leaves numeric cells empty (NaN), which JSON writes as null.
+            for record in frame.astype(object).where(frame.notna(), None).to_dict("records"):
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
 
 
-def _estimate_rows(path: Path) -> int | None:
-    """Line count as a row estimate for the progress bar (quoted newlines make it a slight overcount)."""
+def _estimate_rows(path: Path, sheet: str | None = None) -> int | None:
+    """Line count as a row estimate for the progress bar (quoted newlines make it a slight overcount);
+    for a workbook, the sheet's recorded size."""
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        from openpyxl import load_workbook
+
+        book = load_workbook(path, read_only=True)
+        try:
+            rows = (book[sheet] if sheet is not None else book.worksheets[0]).max_row
+        finally:
+            book.close()
+        return max(0, rows - 1) if rows else None
     try:
         with open(path, "rb") as handle:
             return max(0, sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) - 1)

@@ -15,8 +15,9 @@ import numpy as np
 from .config import Config, load_config
 from .errors import FactCheckError
 from .lang import PRESENT_TIME, fingerprint as language_fingerprint
-from .posts import PostAnalysis, analyse_post, claim_fingerprint, is_dutch, normalise_post
-from .results import CheckResult, ClaimResult, Conflict, Evidence
+from .post_reading import PostReader, SentenceReading, load_reader, reader_identity, rule_reading, skip_reason
+from .posts import PostAnalysis, SkippedSentence, analyse_post, claim_fingerprint, is_dutch, normalise_post
+from .results import STANCE_WORDS, CheckResult, ClaimResult, Conflict, Evidence
 from .retrieve import RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever
 from .runtime import configure_runtime
 from .text import figure_year, load_dutch_lexicon
@@ -35,6 +36,24 @@ def _with_context(explanation: str, claim: str, label: str, evidence: list[Evide
     if year and PRESENT_TIME.search(claim):
         explanation += f" (volgens cijfers uit {year})"
     return explanation
+
+
+def with_stance(probabilities: np.ndarray, stance: dict[str, float]) -> np.ndarray:
+    """The verdict on the poster's position, from the verdict on the claim and the stance: denying a supported
+    claim is contradicted and denying a contradicted one supported, so
+    P(position supported) = P(claim supported) P(not denied) + P(claim contradicted) P(denied)."""
+    denied = stance.get("denies", 0.0)
+    supported, contradicted, unsupported = probabilities
+    return np.array([supported * (1 - denied) + contradicted * denied,
+                     contradicted * (1 - denied) + supported * denied, unsupported])
+
+
+def _stance_prefix(reading: SentenceReading) -> str:
+    """Says what the post does with the claim, where it does more than assert it."""
+    if reading.stance not in ("denies", "reports"):
+        return ""
+    whose = f" ({reading.attributed_to})" if reading.stance == "reports" and reading.attributed_to else ""
+    return f"{STANCE_WORDS[reading.stance]}{whose}: '{reading.claim}' — "
 
 
 def _deciding_first(hits: list[Hit], primary: Hit | None, k: int) -> list[Hit]:
@@ -69,6 +88,7 @@ class FactChecker:
         self.retriever = Retriever(self.index, self.encoder, config.retrieval)
         self.classifier = classifier
         self.feature_config = feature_config or self.current_feature_config()
+        self.post_reader: PostReader | None = None  # None: the sentence rules (``post_reading.rule_reading``)
         self._lock = threading.Lock()
         load_dutch_lexicon()
 
@@ -106,7 +126,27 @@ class FactChecker:
             raise
         self.classifier, self.feature_config = classifier, feature_config
         self.retriever.reranker = EvidenceReranker.from_fitted_pipeline(reranker) if reranker is not None else None
+        try:
+            self.post_reader = self._load_post_reader()
+        except FactCheckError as exc:
+            if optional:
+                return str(exc)
+            raise
         return None
+
+    def _load_post_reader(self) -> PostReader | None:
+        """The trained post reader; None (the sentence rules) when it is off or there are no labelled posts."""
+        path = self.config.path("post_reader")
+        posts_folder = self.config.path("labelled_posts")
+        if not self.config.posts.reader or not any(posts_folder.glob("*.csv")):
+            return None
+        if not path.exists():
+            raise FactCheckError(f"no trained post reader at {path}; run `factcheck train`")
+        reader, identity = load_reader(path)
+        if identity != reader_identity(reader, self.encoder.identity):
+            raise FactCheckError(f"the post reader at {path} does not match the current embedding model or word "
+                                 "lists; run `factcheck train`")
+        return reader
 
     # ------------------------------------------------------------------ retrieval
     def retrieve(self, claim: str, k: int | None = None) -> list[Evidence]:
@@ -174,30 +214,54 @@ class FactChecker:
 
     def _check_batch(self, texts: list[str]) -> list[CheckResult]:
         analyses = [analyse_post(text if isinstance(text, str) else "", self.config.posts) for text in texts]
-        claims, owners = [], []
-        for number, analysis in enumerate(analyses):
-            if is_dutch(analysis, self.config.posts):
-                for claim in analysis.claims:
-                    claims.append(claim)
-                    owners.append(number)
         with self._lock:  # encoder and classifier calls are serialised; the rest is per call
-            retrievals, assessments = self.assess_claims(claims)
+            readings = self._read(analyses)
+            checkable = [(number, reading) for number, post in enumerate(readings) for reading in post
+                         if reading.checkable]
+            retrievals, assessments = self.assess_claims([reading.claim for _, reading in checkable])
             probabilities = self._predict(assessments)
             conflicts = self._conflicts(retrievals, probabilities)
         per_post: dict[int, list[ClaimResult]] = {}
-        for claim, owner, retrieval, assessment, probs, conflict in zip(claims, owners, retrievals, assessments,
-                                                                         probabilities, conflicts):
-            label = LABELS[int(np.argmax(probs))]
-            confidence = round(float(np.max(probs)), 4)
+        for (owner, reading), retrieval, assessment, probs, conflict in zip(checkable, retrievals, assessments,
+                                                                             probabilities, conflicts):
+            claim_label = LABELS[int(np.argmax(probs))]
+            position = with_stance(probs, reading.stance_probabilities)
+            label = LABELS[int(np.argmax(position))]
+            confidence = round(float(np.max(position)), 4)
             evidence = [self._evidence(hit) for hit in _deciding_first(retrieval.hits, assessment.primary,
                                                                        self.config.retrieval.k)]
+            explanation = _with_context(explain(claim_label, assessment), reading.claim, claim_label, evidence,
+                                        conflict)
             per_post.setdefault(owner, []).append(ClaimResult(
-                claim=claim, verdict=label, confidence=confidence,
-                probabilities={name: round(float(p), 4) for name, p in zip(LABELS, probs)},
-                explanation=_with_context(explain(label, assessment), claim, label, evidence, conflict),
+                claim=reading.sentence, verdict=label, confidence=confidence,
+                probabilities={name: round(float(p), 4) for name, p in zip(LABELS, position)},
+                explanation=_stance_prefix(reading) + explanation,
                 evidence=evidence, needs_review=conflict is not None or self.classifier.needs_review(confidence),
-                conflict=conflict))
-        return [self._aggregate(analysis, per_post.get(number, [])) for number, analysis in enumerate(analyses)]
+                conflict=conflict, stance=reading.stance, checked_claim=reading.claim, claim_verdict=claim_label,
+                attributed_to=reading.attributed_to))
+        return [self._aggregate(analysis, post, per_post.get(number, []))
+                for number, (analysis, post) in enumerate(zip(analyses, readings))]
+
+    def _read(self, analyses: list[PostAnalysis]) -> list[list[SentenceReading]]:
+        """Each Dutch post's sentences read by the trained post reader (the rules without one); none for
+        a post in another language."""
+        settings = self.config.posts
+        dutch = [is_dutch(analysis, settings) for analysis in analyses]
+        if self.post_reader is None:
+            return [rule_reading(a.sentences, settings) if ok else [] for a, ok in zip(analyses, dutch)]
+        vectors = None
+        if self.post_reader.use_embeddings:
+            vectors = self.encoder.encode_queries([s.text for a, ok in zip(analyses, dutch) if ok for s in a.sentences])
+        readings, offset = [], 0
+        for analysis, ok in zip(analyses, dutch):
+            if not ok:
+                readings.append([])
+                continue
+            count = len(analysis.sentences)
+            own = vectors[offset:offset + count] if vectors is not None else None
+            readings.append(self.post_reader.read(analysis.sentences, own, settings))
+            offset += count
+        return readings
 
     def _predict(self, assessments: list[Assessment]) -> np.ndarray:
         if not assessments:
@@ -233,20 +297,21 @@ class FactChecker:
                 found.append(None)
         return found
 
-    def _aggregate(self, analysis: PostAnalysis, claims: list[ClaimResult]) -> CheckResult:
+    def _aggregate(self, analysis: PostAnalysis, readings: list[SentenceReading],
+                   claims: list[ClaimResult]) -> CheckResult:
         """Post verdict. One claim: its own verdict. Several: contradicted if any claim is contradicted with
         at least post_contradicted_min_confidence; else supported if any claim is supported; else
         unsupported. The deciding claim gives confidence and evidence."""
         notes = ["tekst ingekort tot de eerste %d tekens" % self.config.posts.max_chars] if analysis.truncated else []
-        base = dict(text=analysis.original, claims=claims, skipped=analysis.skipped,
-                    language=analysis.language, notes=notes)
+        skipped = [SkippedSentence(r.sentence, skip_reason(r)) for r in readings if not r.checkable]
+        base = dict(text=analysis.original, claims=claims, skipped=skipped, language=analysis.language, notes=notes)
         if not is_dutch(analysis, self.config.posts):
             return CheckResult(verdict="unsupported", confidence=0.0, evidence=[],
                                explanation=f"taal niet gedekt: de tekst lijkt {analysis.language} "
                                            f"({analysis.language_confidence:.0%} zeker); alleen Nederlands wordt gecontroleerd",
                                **base)
         if not claims:
-            reasons = ", ".join(sorted({s.reason for s in analysis.skipped})) or "lege tekst"
+            reasons = ", ".join(sorted({s.reason for s in skipped})) or "lege tekst"
             return CheckResult(verdict="unsupported", confidence=0.0, evidence=[],
                                explanation=f"geen controleerbare bewering gevonden ({reasons})", **base)
         threshold = self.config.verdict.post_contradicted_min_confidence
@@ -266,7 +331,8 @@ class FactChecker:
         prefix = f"bewering '{decisive.claim}': " if len(claims) > 1 else ""
         return CheckResult(verdict=decisive.verdict, confidence=decisive.confidence,
                            explanation=prefix + decisive.explanation, evidence=decisive.evidence,
-                           needs_review=decisive.needs_review, conflict=decisive.conflict, **base)
+                           needs_review=decisive.needs_review, conflict=decisive.conflict, stance=decisive.stance,
+                           checked_claim=decisive.checked_claim, **base)
 
     # ------------------------------------------------------------------ models
     def use_models(self, classifier: VerdictClassifier, reranker: EvidenceReranker | None) -> None:

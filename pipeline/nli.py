@@ -23,7 +23,7 @@ from .config import Config
 from .errors import FactCheckError
 from .pairs import PAIR_LABELS, pairs_fingerprint, read_pairs
 from .adapt import fine_tuning
-from .storage import atomic_folder, file_sha256, read_json
+from .storage import atomic_folder, file_sha256, loading_artefact, read_json, shown_path
 
 RECORD = "nli.json"
 _CACHE_PAIRS = 50_000
@@ -128,10 +128,13 @@ def _fit(base: Path, triples: list[tuple[str, str, str]], config: Config, progre
     transformers.utils.logging.disable_progress_bar()
     settings = config.nli
     torch.manual_seed(settings.seed)
-    tokenizer = AutoTokenizer.from_pretrained(str(base))
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(base), num_labels=len(PAIR_LABELS), num_hidden_layers=settings.layers,
-        id2label=dict(enumerate(PAIR_LABELS)), label2id={label: i for i, label in enumerate(PAIR_LABELS)})
+    from .embed import rebuild_fix
+
+    with loading_artefact(base, rebuild_fix(config, base)):
+        tokenizer = AutoTokenizer.from_pretrained(str(base))
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(base), num_labels=len(PAIR_LABELS), num_hidden_layers=settings.layers,
+            id2label=dict(enumerate(PAIR_LABELS)), label2id={label: i for i, label in enumerate(PAIR_LABELS)})
     model.tokenizer = tokenizer
     steps = settings.epochs * -(-len(triples) // settings.batch_size)
     optimiser, schedule = fine_tuning(model, settings.learning_rate, steps)
@@ -169,13 +172,17 @@ class NliModel:
 
         folder = nli_dir(config)
         record = read_record(folder)
+        fix = "run `factcheck train-nli --force` (with the same --config) to rebuild it"
+        if record is None and (folder / RECORD).exists():
+            raise FactCheckError(f"{shown_path(folder / RECORD)} is damaged (not a JSON record); {fix}")
         if record is None:
             raise FactCheckError(f"NLI model not found at {folder}; run `factcheck train-nli`")
         if record.get("settings") != _settings_record(config):
             raise FactCheckError(f"the NLI model at {folder} was trained with other nli settings; "
                                  "run `factcheck train-nli`")
-        self.model = CrossEncoder(str(folder), device="cpu", local_files_only=True,
-                                  max_length=config.nli.max_length)
+        with loading_artefact(folder, fix):
+            self.model = CrossEncoder(str(folder), device="cpu", local_files_only=True,
+                                      max_length=config.nli.max_length)
         self.batch_size = config.nli.batch_size * 4
         self.identity = f"nli@{file_sha256(folder / RECORD)[:16]}"
         self._lock = threading.Lock()

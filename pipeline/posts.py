@@ -1,7 +1,8 @@
-"""Social-media posts: normalise for matching, detect the language, keep the checkable claims.
+"""Social-media posts: normalise for matching, detect the language, split into sentences.
 
 The original text is never changed; normalisation produces a second string used
-for retrieval and comparison only.
+for retrieval and comparison only. Which sentences carry a claim, and what the poster
+does with it, is read in ``post_reading``.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .config import Posts
-from .lang import ACRONYMS, GREETING, NEGATIONS, OPINION, POST_ALIASES, QUANTIFIERS, TAG_QUESTION
+from .lang import ACRONYMS, POST_ALIASES, TAG_QUESTION
 from .storage import short_hash
 from .text import is_dutch_word, split_sentences
 
@@ -74,14 +75,21 @@ class SkippedSentence:
     reason: str
 
 
+@dataclass(frozen=True)
+class PostSentence:
+    """A sentence as posted (emojis and all: they carry tone) and as normalised for matching."""
+
+    raw: str
+    text: str
+
+
 @dataclass
 class PostAnalysis:
     original: str
     normalised: str
     language: str
     language_confidence: float
-    claims: list[str] = field(default_factory=list)
-    skipped: list[SkippedSentence] = field(default_factory=list)
+    sentences: list[PostSentence] = field(default_factory=list)
     truncated: bool = False
 
 
@@ -112,34 +120,20 @@ def _split_post(text: str) -> list[str]:
     return [piece.strip() for piece in pieces if piece.strip()]
 
 
-def _skip_reason(sentence: str, settings: Posts) -> str | None:
-    words = re.findall(r"[^\W\d_]+|\d+(?:[.,]\d+)?", sentence)
-    if GREETING.match(sentence):
-        return "groet"
-    if sentence.rstrip().endswith("?"):
-        return "vraag"
-    if OPINION.match(sentence) and not (set(w.lower() for w in words) & (NEGATIONS | QUANTIFIERS)):
-        return "mening"
-    if len(words) < settings.min_claim_words:
-        return "te kort om te controleren"
-    return None
-
-
 def analyse_post(text: str, settings: Posts) -> PostAnalysis:
-    """Normalise a post, detect its language and split it into checkable claims."""
+    """Normalise a post, detect its language and split it into sentences (each normalised on its own)."""
     truncated = len(text) > settings.max_chars
     clipped = text[: settings.max_chars]
     normalised = normalise_post(clipped)
     language, confidence = detect_language(normalised)
     analysis = PostAnalysis(text, normalised, language, confidence, truncated=truncated)
-    for sentence in _split_post(normalised):
-        sentence = TAG_QUESTION.sub(".", sentence)
-        reason = _skip_reason(sentence, settings)
-        if reason:
-            analysis.skipped.append(SkippedSentence(sentence, reason))
-        else:
-            analysis.claims.append(sentence)
+    analysis.sentences = [sentence for sentence in map(post_sentence, _split_post(clipped)) if sentence.text]
     return analysis
+
+
+def post_sentence(raw: str) -> PostSentence:
+    """One sentence of a post, normalised for matching; a closing tag question ("..., toch?") is dropped."""
+    return PostSentence(raw, TAG_QUESTION.sub(".", normalise_post(raw)))
 
 
 def is_dutch(analysis: PostAnalysis, settings: Posts) -> bool:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .errors import FactCheckError
 from .evidence import first_hit_rank, mean_reciprocal_rank, recall_at
+from .results import STANCE_WORDS
 from .storage import write_text_atomically
 from .verify import LABELS
 
@@ -126,6 +127,7 @@ def evaluate(checker, frame: pd.DataFrame, baseline_frame: pd.DataFrame | None =
     rows["predicted"] = [r.verdict for r in results]
     rows["confidence"] = [r.confidence for r in results]
     rows["explanation"] = [r.explanation for r in results]
+    rows["stance"] = [r.stance or "" for r in results]
     rows["top_evidence"] = [r.evidence[0].text if r.evidence else "" for r in results]
     rows["top_source"] = [r.evidence[0].source if r.evidence else "" for r in results]
     rows["needs_review"] = [r.needs_review for r in results]
@@ -284,4 +286,5 @@ def render_html(evaluation: Evaluation, title: str) -> str:
     errors = evaluation.rows[evaluation.rows["label"] != evaluation.rows["predicted"]]
     return environment.get_template("report.html.j2").render(
         title=title, metrics=evaluation.metrics, charts=_charts(evaluation),
-        errors=errors.to_dict("records"), labels=LABELS, generated=time.strftime("%Y-%m-%d %H:%M"))
+        errors=errors.to_dict("records"), labels=LABELS, stance_words=STANCE_WORDS,
+        generated=time.strftime("%Y-%m-%d %H:%M"))

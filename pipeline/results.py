@@ -10,6 +10,8 @@ from .verify import LABELS
 
 # How surfaces colour a verdict (rich colour names), in the order of LABELS.
 VERDICT_COLOURS = dict(zip(LABELS, ("green", "red", "yellow")))
+# How surfaces name a post's stance toward a claim, in Dutch.
+STANCE_WORDS = {"asserts": "bericht beweert", "denies": "bericht ontkent", "reports": "bericht geeft door"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,12 @@ class ClaimResult:
     evidence: list[Evidence]
     needs_review: bool = False       # confidence below the threshold chosen for verdict.review_precision
     conflict: Conflict | None = None
+    # What the poster does with the claim, and the claim as checked (its framing stripped): the verdict above
+    # is on the poster's position; claim_verdict is the sources' verdict on checked_claim itself.
+    stance: str = "asserts"          # asserts | denies | reports
+    checked_claim: str = ""
+    claim_verdict: str = ""
+    attributed_to: str | None = None  # whose claim a reported one is ("mijn huisarts"), where the post says
 
 
 @dataclass
@@ -70,6 +78,8 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)
     needs_review: bool = False       # the deciding claim's; False when nothing was checked
     conflict: Conflict | None = None  # the deciding claim's
+    stance: str | None = None         # the deciding claim's: what the post does with it (None: nothing checked)
+    checked_claim: str | None = None  # the deciding claim as checked, its framing stripped
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,4 +1,5 @@
-"""Writing to disk so that a reader never sees half a file, and short content fingerprints."""
+"""Writing to disk so that a reader never sees half a file, short content fingerprints, and reading back
+what was written with a one-line message when it is damaged."""
 from __future__ import annotations
 
 import hashlib
@@ -9,6 +10,9 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
+
+from .config import PROJECT_ROOT
+from .errors import FactCheckError
 
 
 def short_hash(*chunks: str | bytes) -> str:
@@ -76,3 +80,35 @@ def atomic_folder(path: Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def shown_path(path: Path) -> str:
+    """A path as a user knows it: relative to the project (``build/verifier.skops``) when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+@contextmanager
+def loading_artefact(path: Path, fix: str) -> Iterator[None]:
+    """Run the block that loads a file or folder this project wrote (a model, a record); when its content
+    cannot be read, stop with one line naming it and ``fix`` (e.g. "run `factcheck train` to rebuild it").
+    Every library's loader complains in its own way (BadZipFile, JSONDecodeError, SafetensorError,
+    struct.error, ...), and the fix is the same for all of them, so any error from the content counts."""
+    try:
+        yield
+    except (FactCheckError, MemoryError):
+        raise
+    except OSError as exc:
+        if exc.errno is not None:  # a real I/O problem (permissions, a missing disk), not damaged content
+            raise
+        _report_damage(path, exc, fix)  # transformers reports a malformed config.json as an OSError
+    except Exception as exc:
+        _report_damage(path, exc, fix)
+
+
+def _report_damage(path: Path, exc: Exception, fix: str) -> None:
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)  # KeyError quotes its text
+    reason = (text.strip().splitlines() or [type(exc).__name__])[0]
+    raise FactCheckError(f"{shown_path(path)} is damaged ({reason}); {fix}") from None

@@ -82,19 +82,36 @@ def fit_models(checker, texts: list[str], labels: list[str], evidence: list[str]
 
 
 def with_written_pairs(config, labelled):
-    """The labelled claims plus, when ``verdict.train_on_pairs``, the written pairs as training claims.
+    """The labelled claims plus, when ``verdict.train_on_pairs``, the written pairs as training claims, and
+    the claims of the labelled posts of the training splits, ``verdict.post_claims_weight`` times each.
     Each labelled claim then counts ``verdict.labelled_weight`` times (repeated rows share their evidence
     group, so no fold splits them): the pairs outnumber the claims ten to one."""
     import pandas as pd
 
     from .pairs import as_training_claims, read_pairs
 
-    if not config.verdict.train_on_pairs:
+    extra = []
+    if config.verdict.train_on_pairs:
+        extra.append(as_training_claims(read_pairs(config.path("training_pairs"))))
+    if config.verdict.post_claims_weight:
+        extra += [post_claims(config, config.verdict.training_splits)] * config.verdict.post_claims_weight
+    extra = [frame for frame in extra if len(frame)]
+    if not extra:
         return labelled
-    pairs = as_training_claims(read_pairs(config.path("training_pairs")))
-    if not len(pairs):
-        return labelled
-    return pd.concat([labelled] * config.verdict.labelled_weight + [pairs], ignore_index=True)
+    return pd.concat([labelled] * config.verdict.labelled_weight + extra, ignore_index=True)
+
+
+def post_claims(config, splits: list[str]):
+    """The checkable sentences of the labelled posts of ``splits``, as labelled claims: the claim as
+    asserted (framing stripped, as written by the labeller) with its label against the corpus."""
+    import pandas as pd
+
+    from .labelled_posts import CHECKABLE, read_posts
+
+    posts = read_posts(config.path("labelled_posts"))
+    rows = posts[posts["sentence_class"].isin(CHECKABLE) & posts["split"].isin(splits)]
+    return pd.DataFrame({"claim": rows["claim"], "label": rows["claim_label"], "evidence": rows["evidence"],
+                         "group": "post:" + rows["post_id"], "kind": "post claim", "split": "posts"})
 
 
 def train(checker, texts: list[str], labels: list[str], evidence: list[str] | None = None,
@@ -105,3 +122,92 @@ def train(checker, texts: list[str], labels: list[str], evidence: list[str] | No
                 checker.current_feature_config())
     checker.use_models(models.classifier, models.reranker)
     return models
+
+
+# --------------------------------------------------------------------------- the post reader
+@dataclass
+class ReaderData:
+    """Labelled post sentences in reading order, with their posts' boundaries and (optionally) embeddings."""
+
+    posts: list[list]                 # PostSentence lists, one per post
+    post_ids: list[str]
+    classes: list[str]                # one per sentence, in order
+    stances: list[str]                # "" where the sentence is not checkable
+    vectors: np.ndarray | None = None  # query embeddings of the normalised sentences, in order
+
+    def sentence_posts(self) -> list[str]:
+        return [post_id for post_id, post in zip(self.post_ids, self.posts) for _ in post]
+
+
+def reader_data(posts, plain_claims: list[str] = (), encoder=None) -> ReaderData:
+    """``posts``: rows of ``labelled_posts.read_posts``; each plain claim joins as a one-sentence post
+    that asserts it. With ``encoder``, the sentences are embedded as ``check`` embeds them."""
+    from .posts import post_sentence
+
+    data = ReaderData([], [], [], [])
+    for post_id, rows in posts.groupby("post_id", sort=False):
+        data.posts.append([post_sentence(raw) for raw in rows["sentence"]])
+        data.post_ids.append(str(post_id))
+        data.classes += list(rows["sentence_class"])
+        data.stances += list(rows["stance"])
+    for number, claim in enumerate(plain_claims):
+        data.posts.append([post_sentence(claim)])
+        data.post_ids.append(f"claim:{number}")
+        data.classes.append("claim")
+        data.stances.append("asserts")
+    if encoder is not None:
+        data.vectors = encoder.encode_queries([s.text for post in data.posts for s in post])
+    return data
+
+
+def reader_matrix(reader, data: ReaderData, posts: list[int] | None = None) -> np.ndarray:
+    """The reader's features for the given posts (all by default), one row per sentence, post by post."""
+    chosen = range(len(data.posts)) if posts is None else posts
+    starts = np.cumsum([0] + [len(post) for post in data.posts])
+    blocks = [reader.features([s.raw for s in data.posts[i]],
+                              data.vectors[starts[i]:starts[i + 1]] if data.vectors is not None else None)
+              for i in chosen]
+    return np.vstack(blocks) if blocks else np.zeros((0, 0))
+
+
+def sentence_rows(data: ReaderData, posts: list[int]) -> np.ndarray:
+    """Indices of the sentences of the given posts, in the order ``reader_matrix`` stacks them."""
+    starts = np.cumsum([0] + [len(post) for post in data.posts])
+    return np.concatenate([np.arange(starts[i], starts[i + 1]) for i in posts]) if posts else np.zeros(0, int)
+
+
+def fit_post_reader(template, data: ReaderData, posts: list[int] | None = None):
+    """A clone of ``template`` fitted on the given posts (all by default)."""
+    chosen = list(range(len(data.posts))) if posts is None else list(posts)
+    rows = sentence_rows(data, chosen)
+    return clone(template).fit(reader_matrix(template, data, chosen), np.asarray(data.classes)[rows],
+                               np.asarray(data.stances)[rows])
+
+
+def train_post_reader(checker) -> str:
+    """Fit the post reader on the configured splits of ``paths.labelled_posts`` (plus the labelled plain
+    claims of the same splits, where configured), save it, and let ``checker`` use it. Returns a summary."""
+    from .labelled_posts import read_posts
+    from .post_reading import PostReader, reader_identity, save_reader
+    from .report import read_labelled
+
+    settings, path = checker.config.posts, checker.config.path("post_reader")
+    posts = read_posts(checker.config.path("labelled_posts"))
+    if not settings.reader or not len(posts):
+        checker.post_reader = None
+        if path.exists():
+            path.unlink()  # a reader from other data must not outlive it
+        return "post reader off: posts are read by the sentence rules"
+    splits = settings.reader_training_splits
+    posts = posts[posts["split"].isin(splits)]
+    plain = []
+    if settings.reader_plain_claims:
+        labelled = read_labelled(checker.config.path("labelled_claims"), splits)
+        plain = list(labelled.loc[labelled["kind"] != "social-media post", "claim"])
+    template = PostReader(settings.reader_regularisation, settings.reader_embeddings)
+    data = reader_data(posts, plain, checker.encoder if settings.reader_embeddings else None)
+    reader = fit_post_reader(template, data)
+    save_reader(path, reader, reader_identity(reader, checker.encoder.identity))
+    checker.post_reader = reader
+    return (f"post reader trained on {posts['post_id'].nunique()} posts ({len(posts)} sentences, "
+            f"{'+'.join(splits)}) and {len(plain)} plain claims; saved to {path}")

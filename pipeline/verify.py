@@ -21,7 +21,7 @@ from .errors import FactCheckError
 from .index import Index
 from .retrieve import Hit, RetrievalResult
 from .overlap import overlap
-from .storage import atomic_file
+from .storage import atomic_file, loading_artefact
 from .lang import (ANTONYMS, HEDGES, LIMITING, NEGATED_BEFORE, NEGATIONS, NO_EVIDENCE, NO_LONGER, SWAPPABLE_PAIRS,
                    UNIVERSAL)
 from .text import LexicalAnalyzer, extract_quantities, figure_trend, fold, stated_trend, stem, word_tokens
@@ -455,17 +455,18 @@ def load_models(path: Path) -> tuple[VerdictClassifier, dict, object]:
 
     if not path.exists():
         raise FactCheckError(f"no trained verdict model at {path}; run `factcheck train`")
-    untrusted = sio.get_untrusted_types(file=path)
-    unexpected = [name for name in untrusted if not name.startswith(("sklearn.", "numpy.", "scipy."))]
-    if unexpected:
-        raise FactCheckError(f"{path} contains unexpected types ({', '.join(unexpected[:3])}); refusing to load")
-    data = sio.load(path, trusted=untrusted)
-    if "review_threshold" not in data:
-        raise FactCheckError(f"{path} was written by an older version; run `factcheck train`")
-    model = VerdictClassifier(**data["params"])
-    model.relevance_, model.stance_, model.temperature_ = data["relevance"], data["stance"], data["temperature"]
-    model.review_threshold_ = data["review_threshold"]
-    model.classes_ = np.array(LABELS)
-    model.n_features_in_ = model.relevance_.n_features_in_
-    model.trained_on_ = frozenset(data.get("trained_on", []))
-    return model, data["feature_config"], data.get("reranker")
+    with loading_artefact(path, "run `factcheck train` to rebuild it"):
+        untrusted = sio.get_untrusted_types(file=path)
+        unexpected = [name for name in untrusted if not name.startswith(("sklearn.", "numpy.", "scipy."))]
+        if unexpected:
+            raise FactCheckError(f"{path} contains unexpected types ({', '.join(unexpected[:3])}); refusing to load")
+        data = sio.load(path, trusted=untrusted)
+        if "review_threshold" not in data:
+            raise FactCheckError(f"{path} was written by an older version; run `factcheck train`")
+        model = VerdictClassifier(**data["params"])
+        model.relevance_, model.stance_, model.temperature_ = data["relevance"], data["stance"], data["temperature"]
+        model.review_threshold_ = data["review_threshold"]
+        model.classes_ = np.array(LABELS)
+        model.n_features_in_ = model.relevance_.n_features_in_
+        model.trained_on_ = frozenset(data.get("trained_on", []))
+        return model, data["feature_config"], data.get("reranker")

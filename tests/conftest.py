@@ -69,7 +69,7 @@ def fake_checker(tmp_path_factory, fake_encoder):
     folder = tmp_path_factory.mktemp("fake")
     settings = load_config(write_config(folder, **{"paths.index_dir": str(folder / "index"),
                                                    "paths.verifier_model": str(folder / "verifier.skops"),
-                                                   "nli.enabled": False}))
+                                                   "nli.enabled": False, "posts.reader": False}))
     build_index(settings, fake_encoder)
     checker = FactChecker(settings, encoder=fake_encoder)
     frame = read_labelled(settings.path("labelled_claims"), settings.verdict.training_splits)

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from pipeline.errors import FactCheckError
+from pipeline.post_reading import rule_reading
 from pipeline.posts import analyse_post, normalise_post
 
 
@@ -26,7 +27,7 @@ def test_post_with_three_sentences(checker):
     assert [c.claim for c in result.claims] == [
         "De halfwaardetijd van ketamine is twee dagen.",
         "Ketamine is sinds 2019 in Nederland goedgekeurd bij therapieresistente depressie."]
-    assert [(s.text, s.reason) for s in result.skipped] == [("Hoi allemaal!", "groet"), ("Wat vinden jullie?", "vraag")]
+    assert [(s.text, s.reason) for s in result.skipped] == [("Hoi allemaal!", "groet, te kort of overig"), ("Wat vinden jullie?", "vraag")]
     by_claim = {c.claim: c.verdict for c in result.claims}
     assert by_claim["De halfwaardetijd van ketamine is twee dagen."] == "contradicted"
     assert result.verdict == "contradicted"  # one confidently contradicted claim decides the post
@@ -75,7 +76,8 @@ def test_long_post_is_truncated_and_says_so(checker, config):
 
 def test_tag_question_does_not_hide_a_claim(config):
     analysis = analyse_post("S-ketamine verdooft drie tot vier keer sterker dan R-ketamine, wist je dat?", config.posts)
-    assert analysis.claims == ["S-ketamine verdooft drie tot vier keer sterker dan R-ketamine."]
+    readings = rule_reading(analysis.sentences, config.posts)
+    assert [r.claim for r in readings] == ["S-ketamine verdooft drie tot vier keer sterker dan R-ketamine."]
 
 
 def test_explanation_quotes_the_first_evidence_passage(checker):
@@ -104,7 +106,7 @@ def _claim(text: str, verdict: str, confidence: float):
 def test_post_verdict_follows_the_documented_rule(fake_checker, claims, verdict, deciding):
     analysis = analyse_post(" ".join(f"Bewering {text} over ketamine." for text, _, _ in claims), fake_checker.config.posts)
     results = [_claim(*claim) for claim in claims]
-    post = fake_checker._aggregate(analysis, results)
+    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), results)
     decisive = next(c for c in results if c.claim == deciding)
     assert (post.verdict, post.confidence) == (verdict, decisive.probabilities[verdict])
     assert post.explanation.endswith(decisive.explanation)
@@ -113,6 +115,6 @@ def test_post_verdict_follows_the_documented_rule(fake_checker, claims, verdict,
 
 def test_post_without_a_checkable_claim_says_why(fake_checker):
     analysis = analyse_post("Hoi allemaal! Is ketamine gevaarlijk?", fake_checker.config.posts)
-    post = fake_checker._aggregate(analysis, [])
+    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), [])
     assert (post.verdict, post.confidence) == ("unsupported", 0.0)
-    assert post.explanation == "geen controleerbare bewering gevonden (groet, vraag)"
+    assert post.explanation == "geen controleerbare bewering gevonden (groet, te kort of overig, vraag)"

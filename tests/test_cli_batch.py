@@ -22,7 +22,7 @@ runner = CliRunner()
 
 def _serve(monkeypatch, checker):
     """Commands use this FactChecker instead of loading one."""
-    monkeypatch.setattr(cli, "_checker", lambda config, require_model=True: checker)
+    monkeypatch.setattr(cli, "_checker", lambda config, require_model=True, overrides=None: checker)
     return checker
 
 
@@ -85,7 +85,7 @@ def test_retrieve_ranks_as_check_does(checker, config, tmp_path, monkeypatch):
 
     # `retrieve` gets a checker without the verdict model, as the real _checker gives it, and loads the reranker.
     fresh = type(checker)(config, encoder=checker.encoder, index=checker.index)
-    monkeypatch.setattr(cli, "_checker", lambda config, require_model=True: fresh)
+    monkeypatch.setattr(cli, "_checker", lambda config, require_model=True, overrides=None: fresh)
     assert shown(invoke("retrieve", claim, "-k", 3)) == reranked
     one_line_error(invoke("retrieve", " "), "the claim is empty")
     one_line_error(invoke("retrieve", claim, "-k", 0), "k must be 1 or more")
@@ -93,7 +93,7 @@ def test_retrieve_ranks_as_check_does(checker, config, tmp_path, monkeypatch):
     missing = config.model_copy(update={"paths": config.paths.model_copy(
         update={"verifier_model": tmp_path / "absent.skops"})})
     bare = type(checker)(missing, encoder=checker.encoder, index=checker.index)
-    monkeypatch.setattr(cli, "_checker", lambda config, require_model=True: bare)
+    monkeypatch.setattr(cli, "_checker", lambda config, require_model=True, overrides=None: bare)
     result = invoke("retrieve", claim, "-k", 3)
     assert shown(result) == fused and "note: fused order, not reranked (no trained verdict model" in result.output
 

@@ -11,9 +11,11 @@ import re
 from functools import lru_cache
 
 from ..storage import short_hash
-from . import antonyms, cue_words, ketamine, negation, numbers, orthography, social
+from . import antonyms, cue_words, ketamine, negation, numbers, orthography, social, stance
 
+# The lists the verdict model reads, and those the post reader reads; each model records the fingerprint of its own.
 DATA_MODULES = (negation, cue_words, antonyms, numbers, orthography, social, ketamine)
+POST_DATA_MODULES = (negation, cue_words, social, stance)
 
 # --------------------------------------------------------------------------- word lists
 NEGATIONS = negation.NEGATIONS
@@ -57,6 +59,24 @@ FIGURE_YEAR = re.compile(rf"\b(?:{_alternatives(cue_words.FIGURE_YEAR_LEADS)})\s
                          re.IGNORECASE)
 TAG_QUESTION = re.compile(rf"[,\s]+({_alternatives(social.TAG_QUESTIONS)})\s*\?$", re.IGNORECASE)
 
+# How posters frame a claim (``stance``): cues for the post reader, and what it strips to get the claim.
+REPORT_FRAME = re.compile(rf"\b(?P<speaker>{_alternatives(stance.REPORTERS)})\s+(?:{_alternatives(stance.SAYING_VERBS)})"
+                          r"\s+(?:\w+\s+){0,2}?dat\b", re.IGNORECASE)
+SOURCE_FRAME = re.compile(rf"\b(?:{_alternatives(stance.SOURCE_FRAMES)})\b", re.IGNORECASE)
+_DENIAL = rf"(?:{_alternatives(stance.DENIAL_WORDS)}|{_alternatives(stance.DENIAL_PHRASES)})"
+DENIAL = re.compile(rf"\b{_DENIAL}\b", re.IGNORECASE)
+# "X is een fabel", "X, maar dat is gelul": the denial that follows a claim, up to the sentence's end.
+DENIAL_SUFFIX = re.compile(r"(?<!\w)[\s,;:'\"-]*(?:(?:maar|en)\s+)?(?:(?:dat|dit|het|wat)\s+)?"
+                           r"(?:(?:is|zijn|blijkt|blijft)\s+(?:[\w-]+\s+){0,3}?)?"
+                           rf"{_DENIAL}\b[^.]*\.?\s*$", re.IGNORECASE)
+MOCKING_FRAME = re.compile(rf"\b(?:{_alternatives(stance.MOCKING_FRAMES)})\b", re.IGNORECASE)
+LAUGHTER = re.compile(rf"(?<!\w)(?:{_alternatives(stance.LAUGHTER)})(?!\w)", re.IGNORECASE)
+LEADING_QUESTION = re.compile(rf"\b(?:{_alternatives(stance.LEADING_QUESTIONS)})\b", re.IGNORECASE)
+SCEPTICAL_QUESTION = re.compile(rf"\b(?:{_alternatives(stance.SCEPTICAL_QUESTIONS)})\b", re.IGNORECASE)
+QUESTION_WORD_OPENING = re.compile(rf"^\W*(?:{_alternatives(stance.QUESTION_WORDS)})\b", re.IGNORECASE)
+ADVICE_OPENING = re.compile(rf"^\W*(?:{_alternatives(stance.ADVICE_OPENERS)})\b", re.IGNORECASE)
+ADVICE_PHRASE = re.compile(rf"\b(?:{_alternatives(stance.ADVICE_PHRASES)})", re.IGNORECASE)
+
 
 # --------------------------------------------------------------------------- identity
 def _canonical(value):
@@ -70,10 +90,10 @@ def _canonical(value):
     return value
 
 
-@lru_cache(maxsize=1)
-def fingerprint() -> str:
-    """Short hash of every word list and pattern source of every data module."""
+@lru_cache(maxsize=2)
+def fingerprint(modules: tuple = DATA_MODULES) -> str:
+    """Short hash of every word list and pattern source of the data modules (by default the verdict model's)."""
     data = {module.__name__.rsplit(".", 1)[-1]: {name: _canonical(getattr(module, name))
                                                  for name in sorted(dir(module)) if name.isupper()}
-            for module in DATA_MODULES}
+            for module in modules}
     return short_hash(repr(sorted(data.items())))

@@ -1,0 +1,55 @@
+"""How Dutch posters frame a claim: passing it on, denying or mocking it, asking it as a leading question.
+
+Regex alternatives, matched case-insensitively on a post's normalised sentence. They are cues for the
+learned sentence reader (``pipeline/post_reading.py``) and tell it which words to strip to get the claim
+as asserted; they never decide a stance on their own.
+"""
+
+# "<who> zegt dat X": the claim is someone else's. The named group is whose claim it is.
+REPORTERS = (r"(?:mijn|m'n|je|jouw|onze|de|een|die|dat|haar|zijn|z'n|hun)\s+(?:[\w'-]+\s+){0,3}?[\w'-]+",
+             r"(?:ze|zij|men|iedereen|mensen|sommigen|velen|veel\s+mensen|artsen|experts|wetenschappers)")
+SAYING_VERBS = (r"zegt", r"zei", r"zeggen", r"beweert", r"beweren", r"vertelde", r"vertelt", r"vertellen",
+                r"roept", r"roepen", r"schrijft", r"schrijven", r"claimt", r"claimen", r"denkt", r"denken",
+                r"dacht", r"dachten", r"geloven", r"gelooft")
+# Frames with no named speaker: "volgens een studie", "las net dat", "schijnt dat".
+SOURCE_FRAMES = (r"volgens\s+(?:een|de|het|mijn|m'n|die|dat)?\s*[\w-]+(?:\s+van\s+[\w-]+)?",
+                 r"(?:ik\s+)?(?:las|lees|hoorde|hoor|zag)\s+(?:net|ergens|laatst|gisteren|vandaag|online|op\s+\w+)?\s*dat",
+                 r"(?:er\s+)?(?:wordt|werd)\s+(?:vaak\s+|steeds\s+)?(?:gezegd|beweerd|geroepen)\s+dat",
+                 r"(?:het\s+)?schijnt\s+(?:zo\s+te\s+zijn\s+)?dat", r"blijkbaar", r"naar\s+verluidt",
+                 r"uit\s+(?:een\s+)?(?:onderzoek|studie)\s+(?:blijkt|bleek)\s+dat")
+
+# Words that call a claim false, made up or ridiculous.
+DENIAL_WORDS = (r"fabel(?:tje)?s?", r"mythe", r"hoax", r"onzin", r"gelul", r"bullshit", r"bs", r"nonsens",
+                r"kul", r"flauwekul", r"marketing(?:praat(?:je)?s?)?", r"bangmakerij", r"fabeltjesfuik", r"kletskoek", r"lariekoek", r"sprookje(?:s)?", r"nepnieuws", r"fake\s*news",
+                r"complottheorie", r"bangmakerij", r"propaganda", r"leugen(?:s)?", r"gezever", r"zever", r"gezwets")
+DENIAL_PHRASES = (r"klopt\s+(?:helemaal\s+|echt\s+)?(?:niks|niets|geen\s+bal)(?:\s+van)?", r"bestaat\s+niet",
+                  r"slaat\s+(?:echt\s+)?nergens\s+op", r"geloof\s+(?:er\s+)?(?:geen|niks|niets)\s+van",
+                  r"is\s+(?:gewoon\s+)?niet\s+waar", r"echt\s+niet\s+waar", r"(?:ja|jaja)\s+(?:hoor|tuurlijk)",
+                  r"ammehoela", r"laat\s+je\s+niks\s+wijsmaken", r"trap\s+er\s+niet\s+in",
+                  r"wie\s+gelooft\s+(?:dat|die\s+onzin)", r"not\s+true", r"is\s+achterhaald")
+# "mensen die denken dat X": the poster mocks X.
+MOCKING_FRAMES = (r"(?:lol\s+|haha\w*\s+)?(?:mensen|types|lui|gasten|figuren)\s+die\s+(?:nog\s+|echt\s+|serieus\s+)?"
+                  r"(?:denken|geloven|roepen|beweren)\s+dat",
+                  r"(?:en\s+)?dan\s+(?:nog\s+)?(?:denken|roepen|beweren)\s+(?:ze|mensen)\s+dat",
+                  r"alsof", r"(?:het\s+)?(?:fabeltje|sprookje|mythe|idee)\s+dat",
+                  r"(?:al\s+)?(?:die|de|dat|deze)\s+(?:verhalen|verhaaltjes|praatjes|berichten|claims|onzin|geruchten)\s+dat")
+LAUGHTER = (r"lol", r"haha\w*", r"hihi\w*", r"😂", r"🤣", r"🙄", r"🤡", r"🤦\S*", r"xd")
+
+# Questions that assert what they ask: "wist je dat X?", "sinds wanneer is X?".
+LEADING_QUESTIONS = (r"wist\s+(?:je|jij|jullie|u)\s+(?:al\s+)?dat", r"is\s+het\s+niet\s+zo\s+dat",
+                     r"(?:besef|beseft|snap|snappen)\s+(?:je|jullie|mensen)\s+(?:wel\s+)?dat",
+                     r"waarom\s+(?:zeggen|denken|roepen)\s+(?:ze|mensen)\s+(?:dan\s+)?dat")
+SCEPTICAL_QUESTIONS = (r"sinds\s+wanneer", r"hoezo", r"serieus", r"echt\s+waar", r"oh\s+ja", r"o\s+ja", r"really")
+# Opening words of a sentence that asks for information.
+QUESTION_WORDS = ("wie", "wat", "waar", "wanneer", "waarom", "hoe", "hoeveel", "welke", "welk", "kan", "kun",
+                  "kunnen", "mag", "is", "zijn", "heeft", "hebben", "weet", "weten", "moet", "word", "wordt",
+                  "doet", "ken", "kent", "iemand")
+
+# Sentences that tell the reader what to do.
+ADVICE_OPENERS = (r"wees", r"doe", r"let\s+op", r"pas\s+op", r"check", r"lees", r"praat", r"vraag", r"bel",
+                  r"zoek", r"neem", r"ga", r"stop", r"begin", r"gebruik", r"kijk", r"denk\s+na", r"blijf",
+                  r"hou\s+je", r"houd", r"combineer", r"test", r"deel", r"onthoud", r"geloof\s+niet",
+                  r"luister", r"informeer", r"raadpleeg", r"meld", r"probeer", r"drink", r"eet")
+ADVICE_PHRASES = (r"doe\s+je\s+eigen\s+onderzoek", r"(?:je|jullie|u)\s+(?:moet|moeten|kunt|kan)\s+(?:echt\s+)?",
+                  r"(?:ik\s+)?(?:raad|raden)\s+(?:het\s+)?(?:iedereen\s+)?(?:aan|af)", r"tip:", r"advies:", r"pro\s*tip",
+                  r"zorg\s+(?:dat|voor)", r"niet\s+doen", r"stay\s+safe", r"take\s+care")

@@ -1,0 +1,73 @@
+"""The labelled posts (corpus/posts): their shape, their quotes, and the rules that tie post labels to sentences."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipeline.errors import FactCheckError
+from pipeline.evidence import contains_quote, quotes
+from pipeline.labelled_posts import (CHECKABLE, COLUMNS, post_split, post_verdict, read_posts, stance_verdict,
+                                     whole_posts)
+
+
+@pytest.fixture(scope="module")
+def posts(config):
+    return read_posts(config.path("labelled_posts"))
+
+
+def test_there_are_enough_posts_and_sentences_in_every_class(posts):
+    whole = whole_posts(posts)
+    assert len(whole) >= 200 and len(posts) >= 400
+    assert posts.groupby("sentence_class").size().min() >= 20
+    assert set(posts.loc[posts["sentence_class"].isin(CHECKABLE), "stance"]) == {"asserts", "denies", "reports"}
+    assert whole["post_label"].value_counts().min() >= 50
+    assert set(whole["split"]) == {"train", "dev", "test"}
+
+
+def test_every_quote_is_verbatim_in_the_indexed_corpus(posts, fake_checker):
+    passages = [passage.text for passage in fake_checker.index.passages]
+    missing = [quote for evidence in set(posts["evidence"]) - {""} for quote in quotes(evidence)
+               if not any(contains_quote(text, quote) for text in passages)]
+    assert not missing, f"quotes not found in any passage: {missing[:3]}"
+
+
+def test_a_post_never_straddles_splits(posts):
+    assert (posts.groupby("post_id")["split"].nunique() == 1).all()
+    assert post_split("pa001") == post_split("pa001")
+
+
+@pytest.mark.parametrize("claim_label, stance, verdict", [
+    ("supported", "asserts", "supported"), ("supported", "reports", "supported"),
+    ("supported", "denies", "contradicted"), ("contradicted", "denies", "supported"),
+    ("unsupported", "denies", "unsupported"),
+])
+def test_a_denied_claim_gets_the_opposite_verdict(claim_label, stance, verdict):
+    assert stance_verdict(claim_label, stance) == verdict
+
+
+def test_the_aggregation_rule_names_the_deciding_sentence():
+    assert post_verdict(["supported", "contradicted", "supported"]) == ("contradicted", 1)
+    assert post_verdict(["unsupported", "supported"]) == ("supported", 1)
+    assert post_verdict([]) == ("unsupported", None)
+
+
+def _write(folder, rows: list[dict]) -> None:
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(folder / "posts.csv", index=False)
+
+
+def test_a_post_label_that_breaks_the_rule_is_a_one_line_error(tmp_path):
+    row = dict(post_id="x1", platform="x", voice="raver", sentence_no="1", sentence="mensen die denken dat K legaal is 😂",
+               sentence_class="claim", stance="denies", claim="Ketamine is legaal.", claim_label="contradicted",
+               evidence="strafbaar", post_label="contradicted")
+    _write(tmp_path, [row])
+    with pytest.raises(FactCheckError, match=r"post x1: post_label contradicted but the rule gives supported") as caught:
+        read_posts(tmp_path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_stance_on_an_advice_sentence_is_refused(tmp_path):
+    row = dict(post_id="x2", platform="x", voice="parent", sentence_no="1", sentence="wees voorzichtig mensen",
+               sentence_class="advice", stance="asserts", claim="", claim_label="", evidence="", post_label="unsupported")
+    _write(tmp_path, [row])
+    with pytest.raises(FactCheckError, match="stance set on a advice sentence"):
+        read_posts(tmp_path)

@@ -1,0 +1,95 @@
+"""Reading posts sentence by sentence: the claim behind the framing, the stance, and the verdict that follows."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from pipeline.checker import with_stance
+from pipeline.errors import FactCheckError
+from pipeline.labelled_posts import CHECKABLE, read_posts
+from pipeline.post_reading import (PostReader, claim_as_asserted, load_reader, reader_identity, rule_class,
+                                   save_reader)
+from pipeline.posts import analyse_post
+from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence_rows
+
+
+@pytest.mark.parametrize("sentence, claim, speaker", [
+    ("mijn tandarts zei laatst dat ketamine je tanden kapot maakt", "Ketamine je tanden kapot maakt.", "mijn tandarts"),
+    ("Haha en dan zijn er mensen die denken dat ketamine onschuldig is 🤡", "Ketamine onschuldig is.", None),
+    ("Dat ketamine je gelukkig maakt is echt de grootste onzin ooit.", "Dat ketamine je gelukkig maakt.", None),
+    ("wist je dat ketamine ook bij paarden wordt gebruikt?", "Ketamine ook bij paarden wordt gebruikt.", None),
+    ("Ketamine is een verdovingsmiddel.", "Ketamine is een verdovingsmiddel.", None),
+])
+def test_the_framing_is_stripped_and_the_speaker_kept(sentence, claim, speaker):
+    assert claim_as_asserted(sentence) == (claim, speaker)
+
+
+def test_denying_swaps_supported_and_contradicted_in_proportion_to_the_stance():
+    claim = np.array([0.7, 0.2, 0.1])
+    assert np.allclose(with_stance(claim, {"asserts": 1.0, "denies": 0.0, "reports": 0.0}), claim)
+    assert np.allclose(with_stance(claim, {"asserts": 0.0, "denies": 1.0, "reports": 0.0}), [0.2, 0.7, 0.1])
+    mixed = with_stance(claim, {"asserts": 0.5, "denies": 0.5, "reports": 0.0})
+    assert np.allclose(mixed, [0.45, 0.45, 0.1]) and np.isclose(mixed.sum(), 1.0)
+
+
+@pytest.fixture(scope="module")
+def cue_reader_data(config):
+    posts = read_posts(config.path("labelled_posts"))
+    return posts, reader_data(posts)  # no encoder: a cue-only reader
+
+
+def test_a_cue_reader_fitted_on_train_posts_finds_checkable_sentences_better_than_the_rules(config, cue_reader_data):
+    posts, data = cue_reader_data
+    split = dict(zip(posts["post_id"], posts["split"]))
+    train = [i for i, post_id in enumerate(data.post_ids) if split[post_id] == "train"]
+    dev = [i for i, post_id in enumerate(data.post_ids) if split[post_id] == "dev"]
+    reader = fit_post_reader(PostReader(use_embeddings=False), data, train)
+    predicted, _ = reader.predict_classes(reader_matrix(reader, data, dev))
+    gold = np.isin(np.asarray(data.classes)[sentence_rows(data, dev)], CHECKABLE)
+    rules = [rule_class(sentence.text, config.posts) in CHECKABLE for i in dev for sentence in data.posts[i]]
+    assert f1_score(gold, np.isin(predicted, CHECKABLE)) > f1_score(gold, rules) + 0.05
+
+
+def test_a_saved_reader_reads_as_before_and_a_damaged_one_is_a_one_line_error(tmp_path, config, cue_reader_data):
+    _, data = cue_reader_data
+    reader = fit_post_reader(PostReader(use_embeddings=False), data, list(range(40)))
+    path = tmp_path / "reader.skops"
+    save_reader(path, reader, reader_identity(reader, "any encoder"))
+    loaded, identity = load_reader(path)
+    X = reader_matrix(reader, data, list(range(40, 60)))
+    assert identity == reader_identity(reader, "another encoder")  # no embeddings: the encoder does not matter
+    assert list(loaded.predict_classes(X)[0]) == list(reader.predict_classes(X)[0])
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(FactCheckError, match="is damaged.*factcheck train") as caught:
+        load_reader(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_without_a_reader_every_sentence_the_rules_keep_is_asserted(fake_checker):
+    result = fake_checker.check("Hoi! Mensen die denken dat ketamine legaal is, echt niet. Wat denken jullie?")
+    assert fake_checker.post_reader is None
+    assert all(claim.stance == "asserts" and claim.checked_claim == claim.claim for claim in result.claims)
+
+
+# ---------------------------------------------------------------- with the real model and the trained reader
+def test_a_post_that_mocks_a_claim_is_judged_on_the_claim_and_flipped(checker):
+    result = checker.check("lol en dan zijn er nog steeds mensen die denken dat ketamine gewoon legaal is in NL 😂🤡")
+    claim = result.claims[0]
+    assert claim.stance == "denies" and claim.checked_claim.lower().startswith("ketamine")
+    flipped = {"supported": "contradicted", "contradicted": "supported", "unsupported": "unsupported"}
+    assert claim.verdict == flipped[claim.claim_verdict]
+    assert claim.explanation.startswith("bericht ontkent: ")
+
+
+def test_reported_speech_says_whose_claim_it_is(checker):
+    result = checker.check("Mijn oom zegt dat ketamine vooral als poeder wordt verkocht.")
+    claim = result.claims[0]
+    assert (claim.stance, claim.attributed_to) == ("reports", "Mijn oom")
+    assert claim.verdict == claim.claim_verdict and result.stance == "reports"
+
+
+def test_advice_and_greetings_never_decide_a_post(checker):
+    result = checker.check("Hoi allemaal! Ketamine verhoogt de bloeddruk. Wees voorzichtig en praat met je huisarts.")
+    assert [c.checked_claim for c in result.claims] == ["Ketamine verhoogt de bloeddruk."]
+    assert {s.reason for s in result.skipped} >= {"advies of oproep"}
