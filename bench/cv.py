@@ -27,7 +27,7 @@ from bench.retrieval import (METHODS, evidence_ranks, method_results, per_kind_m
                              recall3_by_kind, scores)
 from pipeline.checker import FactChecker  # noqa: E402
 from pipeline.runtime import configure_runtime  # noqa: E402
-from pipeline.train import fit_models, with_written_pairs  # noqa: E402
+from pipeline.train import fit_models, prepare_pair_memory, with_written_pairs  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.posts import normalise_post  # noqa: E402
 from pipeline.report import (claim_only_predictions, ece_if_calibrated, evaluate,  # noqa: E402
@@ -98,6 +98,7 @@ def main() -> None:
     splits = args.splits.split(",")
     frame = read_labelled(config.path("labelled_claims"), splits)
     checker = FactChecker(config)
+    prepare_pair_memory(checker)  # fitted per fold from the written pairs only, which every fold trains on
     repeats = [run_repeat(checker, frame, args.folds, seed, args.k) for seed in range(args.repeats)]
     print(f"{len(frame)} claims ({'+'.join(splits)}), {frame['group'].nunique()} evidence groups, {args.folds} folds, "
           f"{args.repeats} repeats, {time.perf_counter() - started:.0f} s\n")

@@ -19,17 +19,18 @@ import os
 import sys
 from contextlib import closing
 from dataclasses import dataclass
-from itertools import islice
+from itertools import islice, tee
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Iterator, NamedTuple, Protocol
 
 import pandas as pd
 
+from .config import Config
 from .errors import FactCheckError
 from .storage import loading_artefact, write_text_atomically
 
-RESULT_COLUMNS = ("verdict", "confidence", "needs_review", "explanation", "evidence", "evidence_text",
-                  "evidence_source", "conflict", "error")
+RESULT_COLUMNS = ("verdict", "confidence", "needs_review", "explanation", "stance", "checked_claim", "evidence",
+                  "evidence_text", "evidence_source", "conflict", "error")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SAMPLE_BYTES = 1 << 16
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -329,6 +330,7 @@ def _row_results(checker, texts: list[str]) -> list[dict]:
         rows.append({
             "verdict": result.verdict, "confidence": result.confidence, "needs_review": result.needs_review,
             "explanation": result.explanation,
+            "stance": result.stance or "", "checked_claim": result.checked_claim or "",
             "evidence": json.dumps(evidence, ensure_ascii=False),
             "evidence_text": evidence[0]["text"] if evidence else "",
             "evidence_source": evidence[0]["source"] if evidence else "",
@@ -350,20 +352,40 @@ def _in_chunks(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
         yield chunk
 
 
+class ChunkEngine(Protocol):
+    """Checks chunks of texts: the result rows of each chunk, in order (``LocalEngine`` here, or
+    ``distributed.DaskEngine``, which checks later chunks on other processes meanwhile)."""
+    config: Config
+
+    def check_chunks(self, texts_per_chunk: Iterator[list[str]]) -> Iterator[list[dict]]: ...
+
+
+class LocalEngine:
+    """The default engine: this process's FactChecker, one chunk after the other."""
+
+    def __init__(self, checker):
+        self.checker, self.config = checker, checker.config
+
+    def check_chunks(self, texts_per_chunk: Iterator[list[str]]) -> Iterator[list[dict]]:
+        return (_row_results(self.checker, texts) if texts else [] for texts in texts_per_chunk)
+
+
 def run_batch(checker, input_path: Path, output_path: Path, column: str | None = None,
               output_format: str = "csv", resume: bool = False, progress: bool | None = None,
-              sheet: str | None = None) -> BatchSummary:
+              sheet: str | None = None, engine: ChunkEngine | None = None) -> BatchSummary:
     """Check every row of ``input_path`` (CSV, or ``sheet`` of an .xlsx workbook, default its first) and
-    write ``output_path`` (csv or jsonl)."""
+    write ``output_path`` (csv or jsonl). ``engine`` checks the texts (default: ``checker``, here); with
+    one, ``checker`` may be None."""
+    engine = engine or LocalEngine(checker)
     if output_format not in ("csv", "jsonl"):
         raise FactCheckError(f"unknown output format '{output_format}' (use csv or jsonl)")
     if output_path.is_dir():
         raise FactCheckError(f"{output_path} is a folder; give a file name for the output")
     if output_path.resolve() == input_path.resolve():
         raise FactCheckError(f"{output_path}: the output would replace the input; write to another file")
-    chunk_rows = checker.config.batch.chunk_rows
+    chunk_rows = engine.config.batch.chunk_rows
     columns = read_columns(input_path, sheet)
-    text_column = choose_text_column(columns, column, checker.config.batch.text_column_candidates)
+    text_column = choose_text_column(columns, column, engine.config.batch.text_column_candidates)
     names = _result_columns(columns)
 
     output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -400,9 +422,11 @@ def run_batch(checker, input_path: Path, output_path: Path, column: str | None =
     # Rows already in the partial output are skipped; the reader is deterministic for an unchanged file.
     rows_to_check = islice(rows, state["rows_done"], None)
     try:
-        for chunk in _in_chunks(rows_to_check, chunk_rows):
-            readable = [row for row in chunk if row.problem is None]
-            checked = iter(_row_results(checker, [row.cells[text_position] for row in readable]) if readable else [])
+        # The engine may read chunks ahead (to keep other processes busy); tee keeps those rows for writing.
+        chunks, chunks_to_check = tee(_in_chunks(rows_to_check, chunk_rows))
+        texts = ([row.cells[text_position] for row in chunk if row.problem is None] for chunk in chunks_to_check)
+        for chunk, checked_rows in zip(chunks, engine.check_chunks(texts)):
+            checked = iter(checked_rows)
             results = [next(checked) if row.problem is None else _unreadable_row(row.problem) for row in chunk]
             out = pd.DataFrame([row.cells for row in chunk], columns=columns)
             for key, name in names.items():

@@ -87,6 +87,7 @@ class FactChecker:
         self.nli = nli
         self.retriever = Retriever(self.index, self.encoder, config.retrieval)
         self.classifier = classifier
+        self.pair_memory = None  # a PairMemory when verdict.pair_memory: set by training or load_classifier
         self.feature_config = feature_config or self.current_feature_config()
         self.post_reader: PostReader | None = None  # None: the sentence rules (``post_reading.rule_reading``)
         self._lock = threading.Lock()
@@ -107,8 +108,9 @@ class FactChecker:
                 "rerank_depth": self.config.retrieval.rerank_depth,
                 "model": self.encoder.identity, "review_precision": self.config.verdict.review_precision,
                 "rerank_features": list(RERANK_FEATURES),
-                "verdict_features": feature_names(False, self.nli is not None),
+                "verdict_features": feature_names(False, self.nli is not None, memory=self.pair_memory is not None),
                 "nli": self.nli.identity if self.nli is not None else None,
+                "pair_memory": self.pair_memory.identity if self.pair_memory is not None else None,
                 "language": language_fingerprint()}
 
     def load_classifier(self, optional: bool = False) -> str | None:
@@ -116,6 +118,13 @@ class FactChecker:
         a missing or outdated model is not an error: the reason comes back, and retrieval keeps the
         fused order instead of the reranked one."""
         try:
+            if self.config.verdict.pair_memory:
+                from .pair_memory import load_pair_memory
+
+                path = self.config.path("pair_memory")
+                if not path.exists():
+                    raise FactCheckError(f"no pair memory at {path}; run `factcheck train`")
+                self.pair_memory = load_pair_memory(path)
             classifier, feature_config, reranker = load_models(self.config.path("verifier_model"))
             if feature_config != self.current_feature_config():
                 raise FactCheckError("the trained verdict model does not match the current embedding model, "
@@ -180,13 +189,14 @@ class FactChecker:
         cross-encoder reads each claim with its best ``nli.top_passages`` passages, all in one call."""
         pairs = self.feature_config["embedding_pair_features"]
         if self.nli is None:
-            return [assess(result, self.index, pairs) for result in results]
+            return [assess(result, self.index, pairs, memory=self.pair_memory) for result in results]
         top = self.config.nli.top_passages
         probabilities = self.nli.predict([(hit.passage.text, r.claim) for r in results for hit in r.hits[:top]])
         assessments, offset = [], 0
         for result in results:
             read = len(result.hits[:top])
-            assessments.append(assess(result, self.index, pairs, probabilities[offset:offset + read], use_nli=True))
+            assessments.append(assess(result, self.index, pairs, probabilities[offset:offset + read], use_nli=True,
+                                      memory=self.pair_memory))
             offset += read
         return assessments
 

@@ -222,14 +222,32 @@ def batch(input_csv: Path = typer.Argument(..., help="CSV or .xlsx file with one
           resume: bool = typer.Option(False, "--resume", help="continue an interrupted run"),
           table: bool = typer.Option(False, "--table", help="print a table of the verdicts afterwards"),
           sheet: Optional[str] = typer.Option(None, "--sheet", help="the sheet of an .xlsx input (default: the first)"),
+          engine: str = typer.Option("local", "--engine", help="local (this process) or dask (a Dask cluster)"),
+          scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="tcp://HOST:PORT",
+                                                  help="--engine dask: an existing cluster's scheduler "
+                                                       "(default: start a local cluster)"),
+          workers: Optional[int] = typer.Option(None, "--workers", help="--engine dask: worker processes of the "
+                                                "local cluster (default: batch.dask_workers)"),
           config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption):
     """Check every row of a CSV or Excel sheet; keeps the input columns and adds verdict, confidence,
     explanation, evidence. Rows that cannot be read get an error naming their line instead of a verdict."""
     from .batch import run_batch
 
-    checker = _checker(config, overrides=overrides)
-    started = time.perf_counter()
-    summary = run_batch(checker, input_csv, output, column, output_format, resume, sheet=sheet)
+    if engine not in ("local", "dask"):
+        raise FactCheckError(f"unknown engine '{engine}' (use local or dask)")
+    if engine == "dask":  # the workers load the models; this process only reads and writes
+        from .config import load_config
+        from .distributed import DaskEngine
+
+        started = time.perf_counter()  # the time includes starting the cluster and the workers' models
+        with DaskEngine(load_config(config, overrides or ()), scheduler, workers) as cluster:
+            summary = run_batch(None, input_csv, output, column, output_format, resume, sheet=sheet, engine=cluster)
+    else:
+        if scheduler is not None or workers is not None:
+            raise FactCheckError("--scheduler and --workers are for --engine dask")
+        checker = _checker(config, overrides=overrides)
+        started = time.perf_counter()
+        summary = run_batch(checker, input_csv, output, column, output_format, resume, sheet=sheet)
     seconds = time.perf_counter() - started
     counts = ", ".join([f"{n} {label}" for label, n in sorted(summary.counts.items())]
                        + ([f"{summary.unreadable} unreadable (see the error column)"] if summary.unreadable else []))

@@ -26,6 +26,7 @@ class Paths(_Section):
     training_pairs: Path
     labelled_posts: Path
     post_reader: Path
+    pair_memory: Path
 
 
 class Embedding(_Section):
@@ -65,6 +66,11 @@ class Retrieval(_Section):
     lexical_weight: float = Field(ge=0)
     split_compounds: bool
     rerank_depth: int = Field(ge=0, le=100)
+    dense_backend: Literal["exact", "faiss", "auto"]  # pipeline/dense.py
+    faiss_min_passages: int = Field(ge=1)             # auto: faiss from this many passages on
+    hnsw_neighbours: int = Field(ge=4, le=128)        # links per passage in the graph (HNSW's M)
+    hnsw_build_depth: int = Field(ge=8, le=1024)      # candidates kept while building (efConstruction)
+    hnsw_search_depth: int = Field(ge=8, le=4096)     # candidates kept while searching (efSearch)
 
 
 class Verdict(_Section):
@@ -80,6 +86,7 @@ class Verdict(_Section):
     train_on_pairs: bool
     labelled_weight: int = Field(ge=1, le=100)
     post_claims_weight: int = Field(ge=0, le=100)
+    pair_memory: bool
 
 
 class Nli(_Section):
@@ -109,6 +116,25 @@ class Posts(_Section):
 class Batch(_Section):
     chunk_rows: int = Field(ge=1, le=100_000)
     text_column_candidates: list[str]
+    dask_workers: int = Field(ge=1, le=1024)            # --engine dask: processes of a local cluster
+    dask_partitions_in_flight: int = Field(ge=1, le=64)  # chunks queued per worker thread
+    dask_timeout_s: float = Field(gt=0)                 # to reach --scheduler and find a worker there
+
+
+class Workbench(_Section):
+    """`factcheck serve`: the moderator workbench (pipeline/workbench/)."""
+    host: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+    database: str = Field(min_length=1)        # a SQLAlchemy URL or a SQLite file path
+    page_size: int = Field(ge=1, le=500)
+    context_passages: int = Field(ge=0, le=10)  # passages shown before and after a highlighted one
+    memory_threshold: float = Field(ge=0, le=1)
+    max_upload_bytes: int = Field(ge=1024)
+    max_upload_rows: int = Field(ge=1)
+    reply_quote_chars: int = Field(ge=40, le=2000)
+    reply_footer: str
+    logins: dict[str, str] = Field(default_factory=dict)  # moderator name -> argon2 hash of the password
+    session_hours: float = Field(gt=0, le=24 * 30)
 
 
 class Config(_Section):
@@ -121,6 +147,7 @@ class Config(_Section):
     nli: Nli
     posts: Posts
     batch: Batch
+    workbench: Workbench
 
     def without_adaptation(self) -> "Config":
         """The same settings with the base embedding model, as converted (no corpus adaptation)."""

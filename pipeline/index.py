@@ -8,7 +8,8 @@ Layout of the index directory::
     embeddings.npy     float32, unit-length rows: each passage with its title/section context
     sentence_embeddings.npy   the same for the passage text alone (a second view for the reranker)
     lexicon.json       compound-part vocabulary of the lexical analyzer
-    bm25/              bm25s index over the analyzer's terms
+    bm25/              bm25s index over the analyzer's terms (memory-mapped when loaded)
+    dense.faiss        the approximate dense search (HNSW graph), when retrieval.dense_backend picks faiss
 
 A build writes a sibling temporary directory and swaps it in only when complete,
 so an interrupted build never leaves a half index that loads as valid.
@@ -28,6 +29,7 @@ import numpy as np
 
 from .chunk import Passage, chunk_document, indexed_text
 from .config import Config
+from .dense import DenseSearch, dense_fingerprint, load_dense, resolved_backend, write_dense
 from .errors import FactCheckError
 from .ingest import DocumentMeta, IngestProblem, ingest_readable_corpus
 from .storage import atomic_folder, file_sha256, read_json
@@ -61,6 +63,7 @@ class Index:
     documents: dict[str, dict]
     manifest: dict
     term_idf: dict[str, float] = field(default_factory=dict)  # over the passages, for weighted coverage
+    dense_search: DenseSearch | None = None  # None: exact search over ``embeddings``
 
     def __post_init__(self):
         self._unseen_idf = _rarity(len(self.passages), 1)
@@ -120,8 +123,9 @@ def _corpus_hashes(corpus_dir: Path) -> dict[str, str]:
     return hashes
 
 
-def expected_manifest(config: Config, model_identity: str) -> dict:
-    """What the manifest of an up-to-date index must say (apart from build facts)."""
+def expected_manifest(config: Config, model_identity: str, passages: int = 0) -> dict:
+    """What the manifest of an up-to-date index of ``passages`` passages must say (apart from build facts);
+    the count decides the dense search where ``retrieval.dense_backend`` is auto."""
     return {
         "format_version": FORMAT_VERSION,
         "corpus_files": _corpus_hashes(config.path("corpus_dir")),
@@ -129,16 +133,19 @@ def expected_manifest(config: Config, model_identity: str) -> dict:
         "chunking": config.chunking.model_dump(),
         "lexical": {"split_compounds": config.retrieval.split_compounds, "analyzer": LexicalAnalyzer.fingerprint()},
         "packages": _package_versions(),
+        "dense": dense_fingerprint(config.retrieval, passages),
     }
 
 
-_COMPARED_KEYS = ("format_version", "corpus_files", "model", "chunking", "lexical", "packages")
+_COMPARED_KEYS = ("format_version", "corpus_files", "model", "chunking", "lexical", "packages", "dense")
+# What a manifest written before a key existed meant by its absence.
+_ABSENT_MEANS = {"dense": {"backend": "exact"}}
 
 
 def manifest_difference(found: dict, expected: dict) -> str | None:
     """A short human reason why ``found`` does not match, or None when it does."""
     for key in _COMPARED_KEYS:
-        if found.get(key) == expected[key]:
+        if found.get(key, _ABSENT_MEANS.get(key)) == expected[key]:
             continue
         if key == "corpus_files":
             old, new = found.get(key, {}), expected[key]
@@ -159,8 +166,8 @@ def build_index(config: Config, encoder, force: bool = False, progress: bool = F
     corpus_dir = config.path("corpus_dir")
     if not corpus_dir.is_dir():
         raise FactCheckError(f"corpus directory {corpus_dir} does not exist")
-    expected = expected_manifest(config, encoder.identity)
     current = read_manifest(index_dir)
+    expected = expected_manifest(config, encoder.identity, current.get("passages", 0) if current else 0)
     if current and not force and manifest_difference(current, expected) is None:
         return BuildReport("up to date", current["passages"], len(current["documents"]),
                            problems=[IngestProblem(**p) for p in current.get("problems", [])],
@@ -194,6 +201,7 @@ def build_index(config: Config, encoder, force: bool = False, progress: bool = F
                                config.retrieval.split_compounds)
     manifest = {
         **expected,
+        "dense": dense_fingerprint(config.retrieval, len(passages)),
         "passages": len(passages),
         "documents": {d.meta.id: d.source_sha256 for d in ingested.documents},
         "problems": [asdict(p) for p in ingested.problems],
@@ -204,7 +212,7 @@ def build_index(config: Config, encoder, force: bool = False, progress: bool = F
     lexical_context = config.chunking.context if config.chunking.lexical_context else "none"
     lexical_texts = [indexed_text(p, titles[p.doc_id], lexical_context) for p in passages]
     _write_atomically(index_dir, passages, embeddings, sentence_embeddings, analyzer, lexical_texts,
-                      ingested.documents, manifest)
+                      ingested.documents, manifest, config)
     report.passages = len(passages)
     report.seconds = time.perf_counter() - started
     return report
@@ -227,7 +235,7 @@ def _reusable_embeddings(index_dir: Path, current: dict, expected: dict
 
 
 def _write_atomically(index_dir: Path, passages, embeddings, sentence_embeddings, analyzer, lexical_texts, documents,
-                      manifest) -> None:
+                      manifest, config: Config) -> None:
     import bm25s
 
     with atomic_folder(index_dir) as work:
@@ -244,15 +252,19 @@ def _write_atomically(index_dir: Path, passages, embeddings, sentence_embeddings
         bm25 = bm25s.BM25(method="lucene")  # Lucene's IDF never goes negative ("ketamine" is everywhere)
         bm25.index([analyzer.terms(text) or ["<empty>"] for text in lexical_texts], show_progress=False)
         bm25.save(str(work / "bm25"), show_progress=False)
+        write_dense(work, embeddings, config.retrieval)
         # The manifest goes last: a directory without one is never taken for an index.
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
-def load_index_files(index_dir: Path) -> dict:
+def load_index_files(index_dir: Path, mmap: bool = False) -> dict:
+    """Passages and embeddings; with ``mmap`` the embeddings stay on disk and only the rows read are loaded
+    (the approximate search holds its own copy, so retrieval reads just the candidates' rows)."""
     with open(index_dir / "passages.jsonl", encoding="utf-8") as handle:
         passages = [Passage.from_dict(json.loads(line)) for line in handle]
-    embeddings = np.load(index_dir / "embeddings.npy")
-    sentence_embeddings = np.load(index_dir / "sentence_embeddings.npy")
+    mode = "r" if mmap else None
+    embeddings = np.load(index_dir / "embeddings.npy", mmap_mode=mode)
+    sentence_embeddings = np.load(index_dir / "sentence_embeddings.npy", mmap_mode=mode)
     if not len(embeddings) == len(sentence_embeddings) == len(passages):
         raise ValueError("embeddings and passages disagree in length")
     return {"passages": passages, "embeddings": embeddings, "sentence_embeddings": sentence_embeddings}
@@ -266,21 +278,24 @@ def load_index(config: Config, model_identity: str) -> Index:
     manifest = read_manifest(index_dir)
     if manifest is None:
         raise FactCheckError(f"no index at {index_dir}; build it with `factcheck index`")
-    reason = manifest_difference(manifest, expected_manifest(config, model_identity))
+    reason = manifest_difference(manifest, expected_manifest(config, model_identity, manifest.get("passages", 0)))
     if reason:
         raise FactCheckError(f"index at {index_dir} is out of date ({reason}); rebuild it with `factcheck index`")
+    approximate = resolved_backend(config.retrieval, manifest.get("passages", 0)) == "faiss"
     try:
-        files = load_index_files(index_dir)
+        files = load_index_files(index_dir, mmap=approximate)
         documents = json.loads((index_dir / "documents.json").read_text(encoding="utf-8"))
         vocabulary = frozenset(json.loads((index_dir / "lexicon.json").read_text(encoding="utf-8")))
-        bm25 = bm25s.BM25.load(str(index_dir / "bm25"), show_progress=False, verbosity=0)
+        # Memory-mapped: a large corpus's BM25 matrix is paged in as queries touch it, not read whole.
+        bm25 = bm25s.BM25.load(str(index_dir / "bm25"), mmap=True, show_progress=False, verbosity=0)
     except (OSError, ValueError, KeyError) as exc:
         raise FactCheckError(f"index at {index_dir} is damaged ({exc}); rebuild it with `factcheck index --force`") from None
+    dense = load_dense(index_dir, manifest.get("dense", _ABSENT_MEANS["dense"]), files["embeddings"], config.retrieval)
     analyzer = LexicalAnalyzer(vocabulary, config.retrieval.split_compounds)
     document_frequency = Counter(term for passage in files["passages"] for term in analyzer.term_set(passage.text))
     term_idf = {term: _rarity(len(files["passages"]), count) for term, count in document_frequency.items()}
     return Index(files["passages"], files["embeddings"], files["sentence_embeddings"], bm25, analyzer, documents,
-                 manifest, term_idf)
+                 manifest, term_idf, dense)
 
 
 def document_meta(index: Index, doc_id: str) -> DocumentMeta:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import FactCheckError
-from .storage import short_hash
+from .storage import read_csv_folder, short_hash
 
 SENTENCE_CLASSES = ("claim", "asserting_question", "question", "opinion", "advice", "other")
 CHECKABLE = ("claim", "asserting_question")  # the classes that carry a checkable claim
@@ -89,24 +89,14 @@ def _problems(frame: pd.DataFrame) -> list[str]:
 def read_posts(folder: Path) -> pd.DataFrame:
     """All labelled post files of ``folder`` (one row per sentence, with ``split`` and ``file`` added);
     an empty frame when there are none. Any malformed row stops with a message naming it."""
-    files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
-    frames = []
-    for path in files:
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise FactCheckError(f"cannot read posts file {path}: {exc}".splitlines()[0]) from None
-        missing = [column for column in COLUMNS if column not in frame.columns]
-        if missing:
-            raise FactCheckError(f"posts file {path}: missing column(s) {', '.join(missing)}")
+    def first_problem(frame: pd.DataFrame) -> str | None:
         problems = _problems(frame)
-        if problems:
-            raise FactCheckError(f"posts file {path}: {problems[0]} (and {len(problems) - 1} more problem(s))"
-                                 if len(problems) > 1 else f"posts file {path}: {problems[0]}")
-        frames.append(frame.assign(file=path.name))
-    if not frames:
-        return pd.DataFrame(columns=[*COLUMNS, "split", "file"])
-    posts = pd.concat(frames, ignore_index=True)
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        return problems[0] + more if problems else None
+
+    posts = read_csv_folder(folder, COLUMNS, "posts", first_problem)
+    if not len(posts):
+        return posts.assign(split=pd.Series(dtype=str))
     duplicated = posts.drop_duplicates(["file", "post_id"])["post_id"].duplicated()
     if duplicated.any():
         raise FactCheckError(f"post id {posts.drop_duplicates(['file', 'post_id'])['post_id'][duplicated].iloc[0]} "

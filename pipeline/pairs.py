@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import FactCheckError
-from .storage import short_hash_of
+from .storage import read_csv_folder, short_hash_of
 
 PAIR_LABELS = ("entailment", "contradiction", "neutral")
 # As a training claim for the whole pipeline: what the passage says of the claim becomes its verdict.
@@ -21,23 +20,11 @@ COLUMNS = ("passage_id", "premise", "hypothesis", "label", "form", "voice", "edi
 
 def read_pairs(folder: Path) -> pd.DataFrame:
     """All pair files of ``folder``, in file order; an empty frame when there are none."""
-    files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
-    frames = []
-    for path in files:
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise FactCheckError(f"cannot read pairs file {path}: {exc}".splitlines()[0]) from None
-        missing = [column for column in COLUMNS if column not in frame.columns]
-        if missing:
-            raise FactCheckError(f"pairs file {path}: missing column(s) {', '.join(missing)}")
+    def unknown_labels(frame: pd.DataFrame) -> str | None:
         unknown = sorted(set(frame["label"]) - set(PAIR_LABELS))
-        if unknown:
-            raise FactCheckError(f"pairs file {path}: unknown label value(s) {', '.join(map(repr, unknown))}")
-        frames.append(frame.assign(file=path.name))
-    if not frames:
-        return pd.DataFrame(columns=[*COLUMNS, "file"])
-    return pd.concat(frames, ignore_index=True)
+        return f"unknown label value(s) {', '.join(map(repr, unknown))}" if unknown else None
+
+    return read_csv_folder(folder, COLUMNS, "pairs", unknown_labels)
 
 
 def pairs_fingerprint(pairs: pd.DataFrame) -> str:

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .config import Posts
 from .errors import FactCheckError
-from .storage import atomic_file, loading_artefact
+from .storage import atomic_file, load_skops, loading_artefact
 from .posts import PostSentence
 from .labelled_posts import CHECKABLE, SENTENCE_CLASSES, STANCES
 from .lang import POST_DATA_MODULES, fingerprint
@@ -252,14 +252,8 @@ def save_reader(path: Path, reader: PostReader, identity: dict) -> None:
 
 def load_reader(path: Path) -> tuple[PostReader, dict]:
     """The fitted reader and its identity; a one-line error for a file that is not a reader."""
-    import skops.io as sio
-
     with loading_artefact(path, "run `factcheck train` to rebuild it"):
-        untrusted = sio.get_untrusted_types(file=path)
-        unexpected = [name for name in untrusted if not name.startswith(("sklearn.", "numpy.", "scipy."))]
-        if unexpected:
-            raise FactCheckError(f"{path} contains unexpected types ({', '.join(unexpected[:3])}); refusing to load")
-        data = sio.load(path, trusted=untrusted)
+        data = load_skops(path)
         reader = PostReader(**data["params"])
         reader.class_model_, reader.stance_model_ = data["class_model"], data["stance_model"]
     reader.classes_ = tuple(SENTENCE_CLASSES)

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .chunk import Passage
 from .config import Retrieval
+from .dense import DenseHits, ExactSearch, top_rows
 from .errors import FactCheckError
 from .index import Index
 from .overlap import overlap
@@ -147,6 +148,7 @@ class Retriever:
         self.index, self.encoder, self.settings = index, encoder, settings
         self.reranker = reranker
         self._vocab = getattr(index.bm25, "vocab_dict", None) or {}
+        self.dense = index.dense_search or ExactSearch(index.embeddings)
 
     def lexical_scores(self, claim: str) -> np.ndarray:
         terms = sorted(term for term in self.index.analyzer.term_set(claim) if term in self._vocab)
@@ -161,10 +163,12 @@ class Retriever:
         if k < 1:
             raise FactCheckError(f"k must be 1 or more, got {k}")
         vectors = self.encoder.encode_queries(claims)
-        dense_all = vectors @ self.index.embeddings.T
         depth = self.settings.rerank_depth if (rerank and self.reranker is not None) else 0
-        results = [self._rank(claim, vector, dense, max(k, depth), fusion or self.settings.fusion)
-                   for claim, vector, dense in zip(claims, vectors, dense_all)]
+        wanted = max(k, depth)
+        # The dense candidates, and the most similar passages that order the rest of the top ``wanted``.
+        dense_found = self.dense.search(vectors, max(wanted, self.settings.candidates))
+        results = [self._rank(claim, vector, found, wanted, fusion or self.settings.fusion)
+                   for claim, vector, found in zip(claims, vectors, dense_found)]
         if depth:
             results = self.rerank(results, self.reranker)
         return [RetrievalResult(r.claim, r.claim_vector, r.hits[:k]) for r in results]
@@ -191,29 +195,56 @@ class Retriever:
             reranked.append(RetrievalResult(result.claim, result.claim_vector, hits))
         return reranked
 
-    def _rank(self, claim: str, vector: np.ndarray, dense: np.ndarray, k: int, fusion: str) -> RetrievalResult:
-        lexical = self.lexical_scores(claim)
+    def _rank(self, claim: str, vector: np.ndarray, found: DenseHits, k: int, fusion: str) -> RetrievalResult:
+        """The best ``k`` passages by ``fusion``. Only the candidates are scored: the dense search's passages
+        (``found``, at least ``candidates`` and ``k`` of them) and BM25's best. A passage outside both
+        could only enter the top ``k`` through the tie-break by similarity, where the dense search's own
+        passages come first, so the ranking is the one every passage scored would give."""
+        lexical_all = self.lexical_scores(claim)
         n = self.settings.candidates
-        dense_order = np.argsort(-dense, kind="stable")
-        lexical_order = np.argsort(-lexical, kind="stable")
-        dense_rank = np.zeros(len(dense), dtype=int)
-        lexical_rank = np.zeros(len(dense), dtype=int)
-        dense_rank[dense_order[:n]] = np.arange(1, min(n, len(dense)) + 1)
-        has_terms = lexical > 0
-        top_lexical = [i for i in lexical_order[:n] if has_terms[i]]
-        lexical_rank[top_lexical] = np.arange(1, len(top_lexical) + 1)
+        lexical_top = top_rows(lexical_all, n)
+        lexical_top = lexical_top[lexical_all[lexical_top] > 0]  # a passage sharing no term with the claim has no rank
+        pool = np.union1d(found.rows, lexical_top)
+        if fusion == "lexical":  # raw BM25 scores decide: add the passages the tie-break could lift into the top k
+            pool = np.union1d(pool, _near_top(lexical_all, k))
+        dense = self._similarity(found, vector, pool)
+        lexical = lexical_all[pool]
+        dense_rank = np.zeros(len(pool), dtype=int)
+        lexical_rank = np.zeros(len(pool), dtype=int)
+        dense_rank[np.searchsorted(pool, found.rows[:n])] = np.arange(1, min(n, len(found.rows)) + 1)
+        lexical_rank[np.searchsorted(pool, lexical_top)] = np.arange(1, len(lexical_top) + 1)
 
         if fusion == "dense":
             fused = dense.astype(np.float64)
         elif fusion == "lexical":
-            fused = lexical.astype(np.float64) + 1e-6 * dense  # dense breaks ties among zero scores
+            fused = lexical.astype(np.float64) + _TIE_BREAK * dense  # dense breaks ties among zero scores
         else:
             rrf_k, s = self.settings.rrf_k, self.settings
-            fused = np.zeros(len(dense))
+            fused = np.zeros(len(pool))
             fused[dense_rank > 0] += s.dense_weight / (rrf_k + dense_rank[dense_rank > 0])
             fused[lexical_rank > 0] += s.lexical_weight / (rrf_k + lexical_rank[lexical_rank > 0])
-            fused += 1e-6 * dense  # deterministic tie-break
-        order = np.argsort(-fused, kind="stable")[:k]
-        hits = [Hit(self.index.passages[i], float(fused[i]), float(dense[i]), float(lexical[i]),
-                    int(dense_rank[i]), int(lexical_rank[i]), int(i)) for i in order]
+            fused += _TIE_BREAK * dense  # deterministic tie-break
+        order = np.argsort(-fused, kind="stable")[:k]  # pool rows ascend, so ties go to the lower row
+        hits = [Hit(self.index.passages[pool[i]], float(fused[i]), float(dense[i]), float(lexical[i]),
+                    int(dense_rank[i]), int(lexical_rank[i]), int(pool[i])) for i in order]
         return RetrievalResult(claim, vector, hits)
+
+    def _similarity(self, found: DenseHits, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the claim to the passages at ``rows``: from the exact search's scores where
+        it computed them all, else from the stored embeddings (only these rows are read)."""
+        if found.all_scores is not None:
+            return found.all_scores[rows]
+        return (self.index.embeddings[rows] @ vector).astype(np.float32)
+
+
+_TIE_BREAK = 1e-6  # weight of the similarity that orders passages the fusion scores alike
+
+
+def _near_top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows with a positive score so close to the ``k``-th highest that the tie-break (at most ``_TIE_BREAK``
+    either way) could carry them past it. Rows scoring 0 are ordered by similarity alone, and the dense
+    search's own passages already hold the most similar of them."""
+    top = top_rows(scores, k)
+    if not len(top):
+        return top
+    return np.flatnonzero((scores >= scores[top[-1]] - 2 * _TIE_BREAK) & (scores > 0))

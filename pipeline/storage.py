@@ -112,3 +112,39 @@ def _report_damage(path: Path, exc: Exception, fix: str) -> None:
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)  # KeyError quotes its text
     reason = (text.strip().splitlines() or [type(exc).__name__])[0]
     raise FactCheckError(f"{shown_path(path)} is damaged ({reason}); {fix}") from None
+
+
+def load_skops(path: Path) -> dict:
+    """A skops file this project wrote (fitted scikit-learn objects in a dict). Only scikit-learn, numpy and
+    scipy types are trusted; anything else is refused. Call inside ``loading_artefact``."""
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=path)
+    unexpected = [name for name in untrusted if not name.startswith(("sklearn.", "numpy.", "scipy."))]
+    if unexpected:
+        raise FactCheckError(f"{path} contains unexpected types ({', '.join(unexpected[:3])}); refusing to load")
+    return sio.load(path, trusted=untrusted)
+
+
+def read_csv_folder(folder: Path, columns: tuple[str, ...], what: str, check=None):
+    """Every ``*.csv`` of ``folder`` in name order, as one frame of strings with a ``file`` column; an empty
+    frame when there are none. A file that cannot be read or lacks a column stops with one line naming it;
+    ``check(frame)`` may return a problem (a string) that does the same."""
+    import pandas as pd
+
+    frames = []
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise FactCheckError(f"cannot read {what} file {path}: {exc}".splitlines()[0]) from None
+        missing = [column for column in columns if column not in frame.columns]
+        if missing:
+            raise FactCheckError(f"{what} file {path}: missing column(s) {', '.join(missing)}")
+        problem = check(frame) if check is not None else None
+        if problem:
+            raise FactCheckError(f"{what} file {path}: {problem}")
+        frames.append(frame.assign(file=path.name))
+    if not frames:
+        return pd.DataFrame(columns=[*columns, "file"])
+    return pd.concat(frames, ignore_index=True)

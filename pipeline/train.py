@@ -116,12 +116,29 @@ def post_claims(config, splits: list[str]):
 
 def train(checker, texts: list[str], labels: list[str], evidence: list[str] | None = None,
           groups: list[str] | None = None) -> TrainedModels:
-    """``fit_models``, save both models to ``paths.verifier_model``, and let ``checker`` use them."""
+    """``fit_models``, save both models to ``paths.verifier_model``, and let ``checker`` use them (with the
+    pair memory, built and saved first, when ``verdict.pair_memory``)."""
+    memory = prepare_pair_memory(checker)
+    if memory is not None:
+        from .pair_memory import save_pair_memory
+
+        save_pair_memory(checker.config.path("pair_memory"), memory)
     models = fit_models(checker, texts, labels, evidence, groups)
     save_models(checker.config.path("verifier_model"), models.classifier, models.reranker,
                 checker.current_feature_config())
     checker.use_models(models.classifier, models.reranker)
     return models
+
+
+def prepare_pair_memory(checker):
+    """Build the pair memory from ``paths.training_pairs`` when ``verdict.pair_memory`` (else none) and let
+    ``checker`` use it: the verdict model is then fitted with its features."""
+    from .pair_memory import build_pair_memory
+
+    config = checker.config
+    checker.pair_memory = build_pair_memory(config.path("training_pairs"), checker.encoder) \
+        if config.verdict.pair_memory else None
+    return checker.pair_memory
 
 
 # --------------------------------------------------------------------------- the post reader

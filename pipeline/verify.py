@@ -21,7 +21,8 @@ from .errors import FactCheckError
 from .index import Index
 from .retrieve import Hit, RetrievalResult
 from .overlap import overlap
-from .storage import atomic_file, loading_artefact
+from .pair_memory import MEMORY_FEATURES
+from .storage import atomic_file, load_skops, loading_artefact
 from .lang import (ANTONYMS, HEDGES, LIMITING, NEGATED_BEFORE, NEGATIONS, NO_EVIDENCE, NO_LONGER, SWAPPABLE_PAIRS,
                    UNIVERSAL)
 from .text import LexicalAnalyzer, extract_quantities, figure_trend, fold, stated_trend, stem, word_tokens
@@ -182,9 +183,9 @@ class Assessment:
     nli: np.ndarray | None = None   # (entailment, contradiction, neutral) of each passage the cross-encoder read
 
 
-def feature_names(embedding_pairs: bool, nli: bool, dimension: int = 0) -> list[str]:
+def feature_names(embedding_pairs: bool, nli: bool, dimension: int = 0, memory: bool = False) -> list[str]:
     """The verdict model's columns, in order."""
-    names = list(RELATION_FEATURES) + (list(NLI_FEATURES) if nli else [])
+    names = list(RELATION_FEATURES) + (list(NLI_FEATURES) if nli else []) + (list(MEMORY_FEATURES) if memory else [])
     return names + ([f"pair_{part}_{i}" for part in ("u", "v", "diff", "prod") for i in range(dimension)]
                     if embedding_pairs else [])
 
@@ -198,12 +199,12 @@ def nli_features(nli: np.ndarray | None) -> np.ndarray:
 
 
 def assess(result: RetrievalResult, index: Index, embedding_pairs: bool, nli: np.ndarray | None = None,
-           use_nli: bool = False) -> Assessment:
+           use_nli: bool = False, memory=None) -> Assessment:
     """Turn a retrieval result into model features. The retriever's best passage decides
     (the trained reranker already weighs meaning and words). The reranker's own score is left out:
     as a feature it made held-out verdicts worse. ``nli``: the cross-encoder's probabilities for the
-    best passages, in rank order (with ``use_nli``)."""
-    width = len(feature_names(embedding_pairs, use_nli, len(result.claim_vector)))
+    best passages, in rank order (with ``use_nli``). ``memory``: a ``PairMemory`` (its features are added)."""
+    width = len(feature_names(embedding_pairs, use_nli, len(result.claim_vector), memory is not None))
     if not result.hits:
         return Assessment(np.zeros(width, dtype=np.float32), None, None)
     hit = result.hits[0]
@@ -245,6 +246,8 @@ def assess(result: RetrievalResult, index: Index, embedding_pairs: bool, nli: np
     features = np.array([values[name] for name in RELATION_FEATURES], dtype=np.float32)
     if use_nli:
         features = np.concatenate([features, nli_features(nli)])
+    if memory is not None:
+        features = np.concatenate([features, memory.features(result.claim, result.claim_vector, hit.passage.passage_id)])
     if embedding_pairs:
         u = result.claim_vector
         v = index.embeddings[hit.row]
@@ -451,16 +454,10 @@ def save_models(path: Path, classifier: VerdictClassifier, reranker, feature_con
 
 def load_models(path: Path) -> tuple[VerdictClassifier, dict, object]:
     """The verdict model, its feature configuration and the reranker's fitted pipeline (or None)."""
-    import skops.io as sio
-
     if not path.exists():
         raise FactCheckError(f"no trained verdict model at {path}; run `factcheck train`")
     with loading_artefact(path, "run `factcheck train` to rebuild it"):
-        untrusted = sio.get_untrusted_types(file=path)
-        unexpected = [name for name in untrusted if not name.startswith(("sklearn.", "numpy.", "scipy."))]
-        if unexpected:
-            raise FactCheckError(f"{path} contains unexpected types ({', '.join(unexpected[:3])}); refusing to load")
-        data = sio.load(path, trusted=untrusted)
+        data = load_skops(path)
         if "review_threshold" not in data:
             raise FactCheckError(f"{path} was written by an older version; run `factcheck train`")
         model = VerdictClassifier(**data["params"])

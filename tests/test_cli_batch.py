@@ -107,7 +107,8 @@ def test_batch_keeps_columns_and_adds_results(tmp_path, fake_cli):
     assert result.exit_code == 0, result.output
     rows = read_csv(tmp_path / "out.csv")
     assert list(rows[0])[:3] == ["id", "post", "author"]
-    assert list(rows[0])[3:] == ["verdict", "confidence", "needs_review", "explanation", "evidence", "evidence_text",
+    assert list(rows[0])[3:] == ["verdict", "confidence", "needs_review", "explanation", "stance", "checked_claim",
+                                 "evidence", "evidence_text",
                                  "evidence_source", "conflict", "error"]
     assert [r["id"] for r in rows] == ["1", "2", "3"]
     evidence = json.loads(rows[0]["evidence"])
