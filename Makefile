@@ -7,6 +7,7 @@ FC := $(BIN)/factcheck
 INSTALLED := $(VENV)/.installed
 MODEL := models/e5-small-nl/conversion.json
 ADAPTED := models/e5-small-nl-adapted/adaptation.json
+ONNX := models/e5-small-nl-adapted.onnx/export.json
 INDEX := build/index/manifest.json
 VERIFIER := build/verifier.skops
 CORPUS := $(wildcard corpus/*.txt corpus/*.md corpus/*.pdf) corpus/metadata.yaml
@@ -14,9 +15,9 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test bench eval clean
+.PHONY: setup run serve test bench eval clean
 
-setup: $(VERIFIER)
+setup: $(VERIFIER) $(ONNX)
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,10 @@ $(MODEL): $(INSTALLED)
 $(ADAPTED): $(MODEL) $(CORPUS) $(wildcard corpus/pairs/*.csv) configs/default.yaml pipeline/adapt.py pipeline/chunk.py pipeline/ingest.py
 	$(FC) adapt
 
+# The encoder on ONNX Runtime, for a short start of `factcheck check` (kept only if it matches torch).
+$(ONNX): $(ADAPTED) pipeline/onnx_encoder.py
+	$(FC) export-onnx
+
 $(INDEX): $(ADAPTED) $(CORPUS) configs/default.yaml $(wildcard pipeline/*.py pipeline/lang/*.py)
 	$(FC) index
 
@@ -39,6 +44,10 @@ $(VERIFIER): $(INDEX) corpus/labelled/claims.csv $(wildcard corpus/pairs/*.csv) 
 
 run: setup
 	$(FC) batch examples/posts.csv -o out/posts_checked.csv --column post --table
+
+# The moderator workbench on http://127.0.0.1:8000/ (README: "Moderator workbench").
+serve: setup
+	$(FC) serve
 
 test: setup
 	$(BIN)/pytest -q

@@ -372,10 +372,11 @@ class LocalEngine:
 
 def run_batch(checker, input_path: Path, output_path: Path, column: str | None = None,
               output_format: str = "csv", resume: bool = False, progress: bool | None = None,
-              sheet: str | None = None, engine: ChunkEngine | None = None) -> BatchSummary:
+              sheet: str | None = None, engine: ChunkEngine | None = None, memory=None) -> BatchSummary:
     """Check every row of ``input_path`` (CSV, or ``sheet`` of an .xlsx workbook, default its first) and
     write ``output_path`` (csv or jsonl). ``engine`` checks the texts (default: ``checker``, here); with
-    one, ``checker`` may be None."""
+    one, ``checker`` may be None. ``memory`` (a workbench ``ClaimMemory``) adds a ``memory`` column: what
+    moderators decided on the same claim before."""
     engine = engine or LocalEngine(checker)
     if output_format not in ("csv", "jsonl"):
         raise FactCheckError(f"unknown output format '{output_format}' (use csv or jsonl)")
@@ -387,6 +388,8 @@ def run_batch(checker, input_path: Path, output_path: Path, column: str | None =
     columns = read_columns(input_path, sheet)
     text_column = choose_text_column(columns, column, engine.config.batch.text_column_candidates)
     names = _result_columns(columns)
+    if memory is not None:
+        names["memory"] = "factcheck_memory" if "memory" in columns else "memory"
 
     output_path.parent.mkdir(parents=True, exist_ok=True)
     partial = output_path.with_name(output_path.name + ".partial")
@@ -428,6 +431,8 @@ def run_batch(checker, input_path: Path, output_path: Path, column: str | None =
         for chunk, checked_rows in zip(chunks, engine.check_chunks(texts)):
             checked = iter(checked_rows)
             results = [next(checked) if row.problem is None else _unreadable_row(row.problem) for row in chunk]
+            if memory is not None:
+                memory.annotate(results)
             out = pd.DataFrame([row.cells for row in chunk], columns=columns)
             for key, name in names.items():
                 out[name] = [row[key] for row in results]

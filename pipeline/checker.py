@@ -74,11 +74,11 @@ class FactChecker:
 
     def __init__(self, config: Config, encoder=None, index=None, classifier: VerdictClassifier | None = None,
                  feature_config: dict | None = None, nli=None):
-        from .embed import Encoder
         from .index import load_index
+        from .onnx_encoder import load_encoder
 
         self.config = config
-        self.encoder = encoder or Encoder(config)
+        self.encoder = encoder or load_encoder(config)  # ONNX Runtime where exported: a shorter start
         self.index = index or load_index(config, self.encoder.identity)
         if nli is None and config.nli.enabled:
             from .nli import NliModel

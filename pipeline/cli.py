@@ -84,6 +84,21 @@ def prepare_model(config: Optional[Path] = ConfigOption, overrides: Optional[lis
                f"({time.perf_counter() - started:.1f} s)")
 
 
+@app.command("export-onnx")
+@friendly_errors
+def export_onnx(config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption,
+                force: bool = typer.Option(False, "--force", help="export again even when up to date")):
+    """Export the embedding model to ONNX Runtime (once, after `adapt`): `check` then starts without torch."""
+    from .onnx_encoder import export_onnx as export
+
+    report = export(_settings(config, overrides), force=force)
+    if report.status == "up to date":
+        typer.echo(f"ONNX export at {report.folder} is up to date; nothing to do")
+    else:
+        typer.echo(f"model exported to {report.folder} in {report.seconds:.0f} s: embeddings of {report.texts} claims "
+                   f"and passages within cosine {report.min_cosine:.6f} of the torch model's")
+
+
 @app.command()
 @friendly_errors
 def adapt(config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption,
@@ -228,6 +243,8 @@ def batch(input_csv: Path = typer.Argument(..., help="CSV or .xlsx file with one
                                                        "(default: start a local cluster)"),
           workers: Optional[int] = typer.Option(None, "--workers", help="--engine dask: worker processes of the "
                                                 "local cluster (default: batch.dask_workers)"),
+          memory_db: Optional[str] = typer.Option(None, "--memory", metavar="DB", help="a workbench database (URL or "
+                                                  "SQLite file): add what moderators decided on the same claim"),
           config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption):
     """Check every row of a CSV or Excel sheet; keeps the input columns and adds verdict, confidence,
     explanation, evidence. Rows that cannot be read get an error naming their line instead of a verdict."""
@@ -235,6 +252,8 @@ def batch(input_csv: Path = typer.Argument(..., help="CSV or .xlsx file with one
 
     if engine not in ("local", "dask"):
         raise FactCheckError(f"unknown engine '{engine}' (use local or dask)")
+    if engine == "dask" and memory_db:
+        raise FactCheckError("--memory works with --engine local")
     if engine == "dask":  # the workers load the models; this process only reads and writes
         from .config import load_config
         from .distributed import DaskEngine
@@ -246,8 +265,11 @@ def batch(input_csv: Path = typer.Argument(..., help="CSV or .xlsx file with one
         if scheduler is not None or workers is not None:
             raise FactCheckError("--scheduler and --workers are for --engine dask")
         checker = _checker(config, overrides=overrides)
+        from .workbench.memory import ClaimMemory
+
+        memory = ClaimMemory.open(memory_db, checker) if memory_db else None
         started = time.perf_counter()
-        summary = run_batch(checker, input_csv, output, column, output_format, resume, sheet=sheet)
+        summary = run_batch(checker, input_csv, output, column, output_format, resume, sheet=sheet, memory=memory)
     seconds = time.perf_counter() - started
     counts = ", ".join([f"{n} {label}" for label, n in sorted(summary.counts.items())]
                        + ([f"{summary.unreadable} unreadable (see the error column)"] if summary.unreadable else []))
@@ -309,6 +331,27 @@ def evaluate(labelled: Path = typer.Argument(..., help="CSV with at least claim 
     typer.echo(json.dumps({k: round(m[k], 4) for k in ("accuracy", "macro_f1", "ece", "strict_accuracy")
                            if k in m} | {"contradicted_f1": round(m["per_class"]["contradicted"]["f1"], 4)}))
     typer.echo(f"wrote {metrics_path} and {report_path}")
+
+
+@app.command()
+@friendly_errors
+def serve(host: Optional[str] = typer.Option(None, "--host", help="address to listen on (default workbench.host, "
+                                                                   "127.0.0.1; any other needs workbench.logins)"),
+          port: Optional[int] = typer.Option(None, "--port", help="port (default workbench.port, 8000)"),
+          database: Optional[str] = typer.Option(None, "--database", help="database URL or SQLite file (default "
+                                                 "workbench.database, sqlite:///build/workbench.db)"),
+          hash_password: bool = typer.Option(False, "--hash-password", help="ask for a password and print its hash "
+                                             "for workbench.logins, then stop"),
+          config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption):
+    """Start the moderator workbench: a review queue in the browser and a JSON API over the checker."""
+    if hash_password:
+        from .workbench.security import hash_password as make_hash
+
+        typer.echo(make_hash(typer.prompt("wachtwoord", hide_input=True, confirmation_prompt=True)))
+        return
+    from .workbench.app import serve as run_server
+
+    run_server(_settings(config, overrides), host, port, database, announce=typer.echo)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -35,6 +35,8 @@ class Embedding(_Section):
     max_seq_length: int = Field(ge=16, le=512)
     threads: int = Field(ge=1, le=64)
     symmetric_prefix: bool
+    runtime: Literal["auto", "torch", "onnx"]  # pipeline/onnx_encoder.py
+    onnx_min_cosine: float = Field(gt=0, le=1)  # an ONNX export is kept only this close to the torch model
 
 
 class Adaptation(_Section):

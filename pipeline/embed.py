@@ -66,6 +66,13 @@ def rebuild_fix(config: Config, folder: Path) -> str:
     return "run `factcheck prepare-model --force` to rebuild it"
 
 
+def encoder_identity(config: Config, folder: Path) -> str:
+    """How an index and a trained model name the encoder of ``folder``: model, folder fingerprint, passage
+    prefix. The ONNX export of a folder has the folder's identity (pipeline/onnx_encoder.py)."""
+    prompts = folder_prompts(folder, config.embedding.symmetric_prefix)
+    return f"{config.embedding.model}@{_folder_fingerprint(folder)}|{prompts.passage.strip()}"
+
+
 def load_sentence_model(config: Config, folder: Path):
     """The sentence-transformers model in ``folder``; a damaged folder is a one-line error that says how to
     rebuild it."""
@@ -92,7 +99,7 @@ class Encoder:
         self.model = load_sentence_model(config, folder)
         self.model.max_seq_length = config.embedding.max_seq_length
         self.dimension = self.model.get_embedding_dimension()
-        self.identity = f"{config.embedding.model}@{_folder_fingerprint(folder)}|{self.prompts.passage.strip()}"
+        self.identity = encoder_identity(config, folder)
         self._lock = threading.Lock()  # torch modules are not re-entrant across threads
 
     def _encode(self, texts: list[str], prefix: str, progress: bool) -> np.ndarray:

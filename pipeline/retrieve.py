@@ -202,6 +202,9 @@ class Retriever:
         passages come first, so the ranking is the one every passage scored would give."""
         lexical_all = self.lexical_scores(claim)
         n = self.settings.candidates
+        if found.all_scores is None:  # an approximate search: rank its passages as the exact one would
+            similarity = self._similarity(found, vector, found.rows)
+            found = DenseHits(found.rows[np.lexsort((found.rows, -similarity))], np.sort(similarity)[::-1])
         lexical_top = top_rows(lexical_all, n)
         lexical_top = lexical_top[lexical_all[lexical_top] > 0]  # a passage sharing no term with the claim has no rank
         pool = np.union1d(found.rows, lexical_top)

@@ -3,6 +3,7 @@ and never on import."""
 from __future__ import annotations
 
 import os
+import sys
 
 from .config import Config
 
@@ -18,8 +19,10 @@ def configure_environment() -> None:
 
 
 def configure_runtime(config: Config) -> None:
-    """``configure_environment`` and torch's intra-op thread count (``embedding.threads``)."""
+    """``configure_environment`` and torch's intra-op thread count (``embedding.threads``). Torch is not
+    imported for it (that alone took seconds of a `factcheck check` that runs the ONNX encoder): it reads
+    the count from OMP_NUM_THREADS when a later step imports it."""
     configure_environment()
-    import torch
-
-    torch.set_num_threads(config.embedding.threads)
+    os.environ["OMP_NUM_THREADS"] = str(config.embedding.threads)
+    if "torch" in sys.modules:  # already imported: tell it directly
+        sys.modules["torch"].set_num_threads(config.embedding.threads)

@@ -20,6 +20,7 @@ import pipeline.distributed as distributed
 from pipeline.batch import run_batch
 from pipeline.distributed import DaskEngine
 from pipeline.errors import FactCheckError
+from pipeline.runtime import configure_runtime
 
 from conftest import ROOT
 
@@ -174,11 +175,18 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path):
 def test_two_worker_processes_write_what_the_local_engine_writes(tmp_path, checker, monkeypatch):
     """Each worker process loads the real model from the config's folders; twelve example posts in three
     partitions of four."""
+    import torch
+
     small = checker.config.model_copy(update={"batch": checker.config.batch.model_copy(update={"chunk_rows": 4})})
     monkeypatch.setattr(checker, "config", small)
     source = _posts_with_a_ragged_row(tmp_path)
     local, dask = tmp_path / "local.csv", tmp_path / "dask.csv"
-    run_batch(checker, source, local, progress=False)
+    threads = torch.get_num_threads()
+    configure_runtime(small)  # torch threads as the CLI (and each worker) sets them
+    try:
+        run_batch(checker, source, local, progress=False)
+    finally:
+        torch.set_num_threads(threads)
     with DaskEngine(small, workers=2) as engine:
         run_batch(None, source, dask, progress=False, engine=engine)
         assert len(engine.client.nthreads()) == 2

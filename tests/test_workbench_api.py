@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from html import unescape
 
 import pytest
@@ -242,3 +243,20 @@ def test_the_memory_api_matches_a_text_against_reviewed_claims(client):
     bad = client.post("/api/posts", content=b"{nee", headers={"X-CSRF-Token": token(client),
                                                                "content-type": "application/json"})
     assert bad.status_code == 400 and "error" in bad.json()
+
+
+def test_health_says_loading_then_why_the_model_could_not_load(fake_checker, tmp_path):
+    # Without a checker the app loads one at start-up, in the background; here the index is missing.
+    config = fake_checker.config.model_copy(update={"paths": fake_checker.config.paths.model_copy(
+        update={"index_dir": tmp_path / "geen-index"})})
+    with TestClient(create_app(config, database=str(tmp_path / "w.db"))) as client:
+        deadline = time.monotonic() + 120
+        while (health := client.get("/health")).json()["status"] == "loading":
+            assert health.status_code == 503 and time.monotonic() < deadline
+            time.sleep(0.1)
+        assert health.status_code == 503 and health.json()["status"] == "failed"
+        problem = health.json()["problem"]  # no index there (before `make setup`: no model), with the fix
+        assert "`factcheck " in problem
+        assert problem in page_text(client.get("/").text)  # the queue still opens, and says why
+        response = client.post("/posts", data={"text": CONTRADICTED_POST, "csrf_token": token(client)})
+        assert response.status_code == 503 and "het model kon niet laden" in page_text(response.text)

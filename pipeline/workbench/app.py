@@ -11,6 +11,7 @@ evidence in context, decisions and a suggested reply, ``/documents/{id}`` a sour
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import socket
@@ -26,6 +27,7 @@ from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, Upload
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -36,7 +38,7 @@ from .db import VERDICTS, Database, Post, as_utc, open_database
 from .memory import ClaimMemory, MemoryKey, dutch_date
 from .replies import suggest_reply
 from .security import CSRF_FIELD, CSRF_HEADER, check_bind, csrf_token, csrf_valid, is_local, verify_login
-from .store import QueueFilter, export_decisions, load_post, queue, record_decision, submit, submit_file
+from .store import Intake, QueueFilter, export_decisions, load_post, queue, record_decision, submit_file
 
 HERE = Path(__file__).resolve().parent
 VERDICT_WORDS = {"supported": "klopt", "contradicted": "klopt niet", "unsupported": "niet onderbouwd"}
@@ -53,6 +55,7 @@ class WorkbenchState:
     database: Database
     checker: Any = None
     memory: ClaimMemory | None = None
+    intake: Intake | None = None
     status: str = "loading"          # loading | ready | failed
     problem: str | None = None
     passages_by_doc: dict = field(default_factory=dict)
@@ -64,6 +67,7 @@ class WorkbenchState:
     def use(self, checker) -> None:
         self.checker = checker
         self.memory = ClaimMemory(self.database, checker)
+        self.intake = Intake(self.database, self.memory)
         by_doc: dict[str, list] = {}
         for passage in checker.index.passages:
             by_doc.setdefault(passage.doc_id, []).append(passage)
@@ -254,9 +258,6 @@ def create_app(config: Config, checker=None, database: str | None = None) -> Fas
     app = FastAPI(title="Moderator-werkbank", dependencies=[Depends(guard)], lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.workbench = state
-    # A random key per start: a restart ends every login (decisions are in the database, not the session).
-    app.add_middleware(SessionMiddleware, secret_key=secrets.token_urlsafe(32), session_cookie="werkbank",
-                       max_age=int(settings.session_hours * 3600), same_site="strict")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.middleware("http")
@@ -271,6 +272,11 @@ def create_app(config: Config, checker=None, database: str | None = None) -> Fas
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
         return response
+
+    # Added last, so it runs first: every page, error pages included, has its session. A random key per
+    # start: a restart ends every login (decisions are in the database, not in the session).
+    app.add_middleware(SessionMiddleware, secret_key=secrets.token_urlsafe(32), session_cookie="werkbank",
+                       max_age=int(settings.session_hours * 3600), same_site="strict")
 
     def _problem(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
         if _is_api(request) or request.url.path == "/health":
@@ -359,14 +365,14 @@ def create_app(config: Config, checker=None, database: str | None = None) -> Fas
         return page(request, "queue.html.j2", found=found, filters=filters, links=links, state=state)
 
     @app.post("/posts")
-    def submit_form(request: Request, text: str = Form("")):
-        _, memory = state.ready()
-        ids = submit(state.database, memory, [text], "form", _moderator(request))
+    async def submit_form(request: Request, text: str = Form("")):
+        state.ready()
+        ids = await asyncio.wrap_future(state.intake.enqueue([text], "form", _moderator(request)))
         return RedirectResponse(f"/posts/{ids[0]}", status_code=303)
 
     @app.post("/upload")
     def upload_form(request: Request, file: UploadFile = File(...), column: str = Form(""), sheet: str = Form("")):
-        _, memory = state.ready()
+        state.ready()
         report = _upload(file, column or None, sheet or None, _moderator(request))
         _flash(request, f"{len(report.post_ids)} berichten uit {file.filename} gecontroleerd (kolom "
                         f"'{report.text_column}')" + (f"; {len(report.skipped)} regels overgeslagen: "
@@ -392,17 +398,17 @@ def create_app(config: Config, checker=None, database: str | None = None) -> Fas
     def post_page(request: Request, post_id: int):
         with state.database.reading() as session:
             post = load_post(session, post_id)
-            if post is None:
-                raise LookupError(f"bericht {post_id} bestaat niet")
-            matches = _memory_matches(state, post)
-            current, reply = _post_reply(state, post)
-            claims = [{"row": claim, "match": match,
-                       "evidence": [_evidence_in_document(state, e) for e in claim.evidence_list],
-                       "conflict": claim.conflict_dict}
-                      for claim, match in zip(post.claims, matches)]
-            skipped = json.loads(post.result).get("skipped", [])
-            return page(request, "post.html.j2", post=post, claims=claims, current=current, reply=reply,
-                        skipped=skipped)
+        if post is None:
+            raise LookupError(f"bericht {post_id} bestaat niet")
+        matches = _memory_matches(state, post)  # after the session: one connection per request at a time
+        current, reply = _post_reply(state, post)
+        claims = [{"row": claim, "match": match,
+                   "evidence": [_evidence_in_document(state, e) for e in claim.evidence_list],
+                   "conflict": claim.conflict_dict}
+                  for claim, match in zip(post.claims, matches)]
+        skipped = json.loads(post.result).get("skipped", [])
+        return page(request, "post.html.j2", post=post, claims=claims, current=current, reply=reply,
+                    skipped=skipped)
 
     @app.post("/claims/{claim_id}/decision")
     def decide_form(request: Request, claim_id: int, verdict: str = Form(""), note: str = Form(""),
@@ -449,17 +455,22 @@ def create_app(config: Config, checker=None, database: str | None = None) -> Fas
         return {"moderator": _moderator(request), "csrf_token": csrf_token(request.session)}
 
     @app.post("/api/posts", status_code=201)
-    def api_submit(request: Request, body: dict):
-        _, memory = state.ready()
+    async def api_submit(request: Request):
+        body = await _json(request)
+        state.ready()
         texts = body.get("texts") if "texts" in body else [body.get("text")]
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts) or not texts:
             raise FactCheckError("stuur {\"text\": \"...\"} of {\"texts\": [\"...\", ...]}")
         if len(texts) > settings.max_upload_rows:
             raise FactCheckError(f"hoogstens {settings.max_upload_rows} berichten per verzoek")
-        ids = submit(state.database, memory, texts, "api", _moderator(request))
+        # Awaited, not waited for in a worker thread: every request in flight joins the next batch.
+        ids = await asyncio.wrap_future(state.intake.enqueue(texts, "api", _moderator(request)))
+        return await run_in_threadpool(posts_json, ids)
+
+    def posts_json(ids: list[int]) -> dict:
         with state.database.reading() as session:
             posts = [load_post(session, post_id) for post_id in ids]
-            return {"posts": [_post_json(state, post, _memory_matches(state, post)) for post in posts]}
+        return {"posts": [_post_json(state, post, _memory_matches(state, post)) for post in posts]}
 
     @app.get("/api/posts")
     def api_queue(verdict: str | None = None, reviewed: str | None = None, conflict: str | None = None,
@@ -472,9 +483,9 @@ def create_app(config: Config, checker=None, database: str | None = None) -> Fas
     def api_post(post_id: int):
         with state.database.reading() as session:
             post = load_post(session, post_id)
-            if post is None:
-                raise LookupError(f"bericht {post_id} bestaat niet")
-            return _post_json(state, post, _memory_matches(state, post))
+        if post is None:
+            raise LookupError(f"bericht {post_id} bestaat niet")
+        return _post_json(state, post, _memory_matches(state, post))
 
     @app.post("/api/claims/{claim_id}/decisions", status_code=201)
     def api_decide(request: Request, claim_id: int, body: dict):

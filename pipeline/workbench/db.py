@@ -186,11 +186,13 @@ def open_database(value: str) -> Database:
     if parsed.drivername == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # Threads share the pool; a writer waits up to 30 s for another's lock instead of failing.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Threads share the pool (as many connections as the server has worker threads); a writer waits up
+        # to 30 s for another's lock instead of failing.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
+                               max_overflow=30)
         event.listen(engine, "connect", _sqlite_settings)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30)
     try:
         migrate(engine)
     except (OperationalError, SQLAlchemyError, OSError) as exc:

@@ -223,8 +223,10 @@ class ClaimMemory:
 
     def lookup(self, keys: list[MemoryKey], exclude_post: int | None = None) -> list[MemoryMatch | None]:
         """For each key, the most similar reviewed claim at or above the threshold, else None."""
+        if not keys:
+            return []
         reviewed = self._reviewed(exclude_post)
-        if not keys or not reviewed:
+        if not reviewed:
             return [None] * len(keys)
         with_vectors = [row for row, item in enumerate(reviewed) if item.key.vector is not None]
         matrix = np.vstack([reviewed[row].key.vector for row in with_vectors]) if with_vectors else None
@@ -257,10 +259,16 @@ class ClaimMemory:
                          [claim.stance == "denies" for claim in result.claims])
         return self.lookup(keys, exclude_post)
 
-    def describe_result(self, result) -> str:
-        """A line for a batch cell: the matches of a post's claims, or empty."""
-        found = []
-        for claim, match in zip(result.claims, self.match_result(result)):
-            if match is not None:
-                found.append(match.describe() if len(result.claims) == 1 else f"'{claim.claim}': {match.describe()}")
-        return "; ".join(found)
+    def annotate(self, rows: list[dict]) -> None:
+        """Batch result rows (``batch._row_results``) gain ``memory``: the match of the deciding claim, as
+        "eerder beoordeeld: ... door ... op ...", or empty. The claim's own verdict is the row's verdict
+        turned round where the post denies the claim."""
+        wanted = [row for row in rows if row.get("verdict") and row.get("checked_claim")]
+        denied = [row.get("stance") == "denies" for row in wanted]
+        keys = self.keys([row["checked_claim"] for row in wanted],
+                         [TURNED_ROUND.get(row["verdict"], row["verdict"]) if flag else row["verdict"]
+                          for row, flag in zip(wanted, denied)], denied)
+        found = {id(row): match for row, match in zip(wanted, self.lookup(keys))}
+        for row in rows:
+            match = found.get(id(row))
+            row["memory"] = match.describe() if match is not None else ""

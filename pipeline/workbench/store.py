@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import math
+import threading
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
@@ -56,13 +58,18 @@ def submit(database: Database, memory: ClaimMemory, texts: list[str], source: st
     texts = [text if isinstance(text, str) else "" for text in texts]
     if not any(text.strip() for text in texts):
         raise FactCheckError("er is geen tekst om te controleren")
-    results = memory.checker.check_many(texts)
+    return _check_and_store(database, memory, [(text, source, submitted_by) for text in texts])
+
+
+def _check_and_store(database: Database, memory: ClaimMemory, items: list[tuple[str, str, str | None]]) -> list[int]:
+    """Check (text, source, submitted_by) items in one go and store them; the new posts' ids, in order."""
+    results = memory.checker.check_many([text for text, _, _ in items])
     # Every claim embedded in one encoder call, for the memory.
     claims = [claim.checked_claim or claim.claim for result in results for claim in result.claims]
     vectors = iter(memory.embed([memory_text(claim) for claim in claims]))
     now = utc_now()
     posts = []
-    for result in results:
+    for result, (_, source, submitted_by) in zip(results, items):
         posts.append(Post(text=result.text, source=source, submitted_by=submitted_by, submitted_at=now,
                           verdict=result.verdict, confidence=result.confidence, needs_review=result.needs_review,
                           conflict=result.conflict is not None or any(c.conflict is not None for c in result.claims),
@@ -72,6 +79,53 @@ def submit(database: Database, memory: ClaimMemory, texts: list[str], source: st
         session.add_all(posts)
         session.flush()
         return [post.id for post in posts]
+
+
+class Intake:
+    """Posts that arrive at the same time are checked together: one worker thread takes everything
+    waiting (up to ``batch.chunk_rows`` posts) into one ``check_many`` call, so the encoder works in batches
+    instead of one post per request, and each caller gets its own posts' ids back."""
+
+    def __init__(self, database: Database, memory: ClaimMemory):
+        self.database, self.memory = database, memory
+        self.limit = memory.checker.config.batch.chunk_rows
+        self._waiting: list[tuple[list[tuple[str, str, str | None]], Future]] = []
+        self._ready = threading.Condition()
+        threading.Thread(target=self._work, name="workbench-intake", daemon=True).start()
+
+    def submit(self, texts: list[str], source: str, submitted_by: str | None = None) -> list[int]:
+        return self.enqueue(texts, source, submitted_by).result()
+
+    def enqueue(self, texts: list[str], source: str, submitted_by: str | None = None) -> Future:
+        """Queue the texts for checking; the future gives their posts' ids (async routes await it without
+        holding a worker thread)."""
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source}")
+        texts = [text if isinstance(text, str) else "" for text in texts]
+        if not any(text.strip() for text in texts):
+            raise FactCheckError("er is geen tekst om te controleren")
+        future: Future = Future()
+        with self._ready:
+            self._waiting.append(([(text, source, submitted_by) for text in texts], future))
+            self._ready.notify()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            with self._ready:
+                while not self._waiting:
+                    self._ready.wait()
+                taken, size = [], 0
+                while self._waiting and (not taken or size + len(self._waiting[0][0]) <= self.limit):
+                    taken.append(self._waiting.pop(0))
+                    size += len(taken[-1][0])
+            try:
+                ids = iter(_check_and_store(self.database, self.memory, [item for items, _ in taken for item in items]))
+                for items, future in taken:
+                    future.set_result([next(ids) for _ in items])
+            except Exception as exc:  # noqa: BLE001 - handed to the callers, who report it
+                for _, future in taken:
+                    future.set_exception(exc)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,221 @@
+"""The embedding model on ONNX Runtime: the torch model's embeddings (cosine 0.999 or closer, checked
+when exported) without importing torch, transformers or sentence-transformers, which was most of the
+start-up of `factcheck check`.
+
+`factcheck export-onnx` (part of `make setup`) exports the model folder the encoder loads
+(``embed.model_dir``: the adapted model, made locally; nothing is downloaded) into a sibling folder
+``models/NAME.onnx/``: ``model.onnx`` (transformer, mean pooling and normalisation in one graph) and
+``export.json`` (the model it was made from, and how close its embeddings came to the torch model's on
+the labelled claims and the corpus passages). An export whose embeddings come less close than
+``embedding.onnx_min_cosine`` is not written.
+
+``load_encoder`` picks the encoder for checking: with ``embedding.runtime: auto`` the ONNX one when a
+current export exists, else the torch one; ``onnx`` and ``torch`` insist. Building the index keeps the
+torch encoder, so the index is the same either way.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .embed import encoder_identity, folder_prompts, load_sentence_model, model_dir
+from .errors import FactCheckError
+from .storage import atomic_folder, loading_artefact, read_json, shown_path
+
+MODEL_FILE = "model.onnx"
+RECORD = "export.json"
+
+
+@dataclass
+class ExportReport:
+    status: str        # "exported" | "up to date"
+    folder: Path
+    min_cosine: float = float("nan")
+    texts: int = 0
+    seconds: float = 0.0
+
+
+def onnx_dir(config: Config) -> Path:
+    """Where the export of the configured model lives: beside the converted models, named after its folder
+    (outside it, so the model folder's own fingerprint does not change)."""
+    return config.path("models_dir") / f"{model_dir(config).name}.onnx"
+
+
+def export_problem(config: Config) -> str | None:
+    """Why the ONNX export cannot serve the configured model (None when it can)."""
+    folder = onnx_dir(config)
+    record = read_json(folder / RECORD)
+    if record is None or not (folder / MODEL_FILE).is_file():
+        return f"no ONNX export at {shown_path(folder)}; run `factcheck export-onnx`"
+    source = model_dir(config)
+    if not (source / "modules.json").exists():
+        return f"embedding model not found at {shown_path(source)}"
+    if record.get("identity") != encoder_identity(config, source):
+        return (f"the ONNX export at {shown_path(folder)} was made from another model; "
+                "run `factcheck export-onnx` to export it again")
+    return None
+
+
+def _pooling_supported(source: Path) -> bool:
+    """The export reproduces sentence-transformers' mean pooling followed by normalisation, nothing else."""
+    modules = [module.get("type", "") for module in json.loads((source / "modules.json").read_text())]
+    pooling = read_json(source / "1_Pooling" / "config.json") or {}
+    mean = pooling.get("pooling_mode") == "mean" or pooling.get("pooling_mode_mean_tokens") is True
+    return len(modules) == 3 and modules[1].endswith("Pooling") and modules[2].endswith("Normalize") and mean
+
+
+def _verification_texts(config: Config, query_prefix: str, passage_prefix: str) -> list[str]:
+    """The texts both encoders embed to compare them: the labelled claims as queries, the corpus passages
+    as the index embeds them, and one text longer than ``embedding.max_seq_length`` (cut the same way)."""
+    from .chunk import chunk_document, indexed_text
+    from .ingest import ingest_readable_corpus
+    from .report import read_labelled
+
+    claims = list(read_labelled(config.path("labelled_claims"), None)["claim"])
+    passages = []
+    for document in ingest_readable_corpus(config.path("corpus_dir")).documents:
+        for passage in chunk_document(document, config.chunking):
+            passages.append(indexed_text(passage, document.meta.title, config.chunking.context))
+    long_text = " ".join(passages[:60])
+    return ([query_prefix + claim for claim in claims] + [passage_prefix + text for text in passages]
+            + [query_prefix + long_text])
+
+
+def export_onnx(config: Config, force: bool = False) -> ExportReport:
+    """Export the configured embedding model to ONNX and keep it only if its embeddings match the torch
+    model's to ``embedding.onnx_min_cosine`` on the labelled claims and the corpus passages."""
+    started = time.perf_counter()
+    folder, source = onnx_dir(config), model_dir(config)
+    if not (source / "modules.json").exists():
+        step = "adapt" if config.adaptation.enabled else "prepare-model"
+        raise FactCheckError(f"embedding model not found at {shown_path(source)}; run `factcheck {step}` first")
+    if not force and export_problem(config) is None:
+        record = read_json(folder / RECORD) or {}
+        return ExportReport("up to date", folder, record.get("min_cosine", float("nan")), record.get("texts", 0))
+    if not _pooling_supported(source):
+        raise FactCheckError(f"{shown_path(source)} does not pool by mean and normalise; only such models are "
+                             "exported to ONNX (set embedding.runtime: torch)")
+    import torch
+
+    model = load_sentence_model(config, source)
+    model.max_seq_length = config.embedding.max_seq_length
+    prompts = folder_prompts(source, config.embedding.symmetric_prefix)
+    texts = _verification_texts(config, prompts.query, prompts.passage)
+    reference = model.encode(texts, batch_size=config.embedding.batch_size, normalize_embeddings=True,
+                             convert_to_numpy=True)
+    with atomic_folder(folder) as work:
+        _write_graph(model, work / MODEL_FILE, torch)
+        encoder = OnnxEncoder(config, work)
+        exported = encoder.encode_texts(texts)
+        cosine = np.sum(exported * reference, axis=1)
+        min_cosine = float(cosine.min())
+        if min_cosine < config.embedding.onnx_min_cosine:
+            raise FactCheckError(f"the ONNX export's embeddings come only to cosine {min_cosine:.6f} of the torch "
+                                 f"model's (embedding.onnx_min_cosine is {config.embedding.onnx_min_cosine}); "
+                                 "not kept, the torch model stays in use")
+        (work / RECORD).write_text(json.dumps({
+            "identity": encoder_identity(config, source), "source": str(shown_path(source)),
+            "min_cosine": min_cosine, "mean_cosine": float(cosine.mean()), "texts": len(texts),
+            "max_seq_length": config.embedding.max_seq_length,
+            "torch": metadata.version("torch"), "onnxruntime": metadata.version("onnxruntime"),
+        }, indent=2), encoding="utf-8")
+    return ExportReport("exported", folder, min_cosine, len(texts), time.perf_counter() - started)
+
+
+def _write_graph(model, path: Path, torch) -> None:
+    """Trace the transformer with sentence-transformers' mean pooling and normalisation into one ONNX graph
+    with a free batch size and text length."""
+    transformer = model[0].auto_model
+
+    class Embedder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids, attention_mask):
+            tokens = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            mean = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2, dim=1)
+
+    example = model.tokenizer(["query: een voorbeeld", "passage: nog een iets langer voorbeeld"],
+                              padding=True, return_tensors="pt")
+    axes = {"batch": 0, "tokens": 1}
+    with torch.no_grad():
+        torch.onnx.export(Embedder().eval(), (example["input_ids"], example["attention_mask"]), str(path),
+                          dynamo=False, opset_version=17, input_names=["input_ids", "attention_mask"],
+                          output_names=["embedding"], external_data=False,
+                          dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {"batch": 0}})
+
+
+class OnnxEncoder:
+    """Encodes claims (query prefix) and passages (passage prefix) into unit vectors with ONNX Runtime;
+    the same interface and identity as ``embed.Encoder``, whose model it was exported from."""
+
+    def __init__(self, config: Config, folder: Path | None = None):
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        source = model_dir(config)
+        folder = folder or onnx_dir(config)
+        self.batch_size = config.embedding.batch_size
+        self.prompts = folder_prompts(source, config.embedding.symmetric_prefix)
+        self.identity = encoder_identity(config, source)
+        fix = "run `factcheck export-onnx --force` to rebuild it"
+        with loading_artefact(source / "tokenizer.json", "run `factcheck adapt --force` to rebuild it"):
+            self.tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
+        # As sentence-transformers cuts and pads: at max_seq_length tokens, padded to the longest in a batch.
+        self.tokenizer.enable_truncation(config.embedding.max_seq_length)
+        # The pad token is masked out, so which one pads does not change the embedding.
+        pad = self.tokenizer.padding or {"pad_id": 0, "pad_token": self.tokenizer.id_to_token(0)}
+        self.tokenizer.enable_padding(pad_id=pad["pad_id"], pad_token=pad["pad_token"])
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = config.embedding.threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # warnings about unused initialisers are not the user's concern
+        with loading_artefact(folder / MODEL_FILE, fix):
+            self.session = onnxruntime.InferenceSession(str(folder / MODEL_FILE), options,
+                                                        providers=["CPUExecutionProvider"])
+        self.dimension = int(self.session.get_outputs()[0].shape[1])
+        self._lock = threading.Lock()
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of ``texts`` as given (prefixes included), ``batch_size`` at a time, shortest first
+        so that a batch pads little."""
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with self._lock:
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start:start + self.batch_size]
+                encodings = self.tokenizer.encode_batch([texts[i] for i in rows])
+                feed = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
+                vectors[rows] = self.session.run(None, feed)[0]
+        return vectors
+
+    def encode_queries(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self.encode_texts([self.prompts.query + text for text in texts])
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self.encode_texts([self.prompts.passage + text for text in texts])
+
+
+def load_encoder(config: Config):
+    """The encoder for checking: ONNX Runtime where ``embedding.runtime`` allows it and a current export
+    exists (a start-up seconds shorter), else the torch model."""
+    from .embed import Encoder
+
+    if config.embedding.runtime != "torch":
+        problem = export_problem(config)
+        if problem is None:
+            return OnnxEncoder(config)
+        if config.embedding.runtime == "onnx":
+            raise FactCheckError(f"{problem} (embedding.runtime is onnx)")
+    return Encoder(config)
