@@ -96,7 +96,7 @@ def export_onnx(config: Optional[Path] = ConfigOption, overrides: Optional[list[
         typer.echo(f"ONNX export at {report.folder} is up to date; nothing to do")
     else:
         typer.echo(f"model exported to {report.folder} in {report.seconds:.0f} s: embeddings of {report.texts} claims "
-                   f"and passages within cosine {report.min_cosine:.6f} of the torch model's")
+                   f"and passages within cosine {report.min_cosine:.7f} of the torch model's")
 
 
 @app.command()

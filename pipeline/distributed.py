@@ -23,6 +23,7 @@ from collections import deque
 from typing import Callable, Iterator
 
 import pandas as pd
+from distributed import WorkerPlugin
 
 from .batch import RESULT_COLUMNS, _row_results
 from .config import Config
@@ -54,12 +55,6 @@ def checker_identity(checker) -> str:
     record = {"features": checker.feature_config, "index": checker.index.manifest,
               "models": {path.name: file_sha256(path) for path in models if path.exists()}}
     return short_hash(json.dumps(record, sort_keys=True, default=str))
-
-
-try:
-    from distributed import WorkerPlugin
-except ImportError:  # pragma: no cover - distributed is a pinned dependency
-    WorkerPlugin = object
 
 
 class CheckerPlugin(WorkerPlugin):
@@ -102,10 +97,10 @@ class CheckerPlugin(WorkerPlugin):
             gc.unfreeze()
 
 
-def _worker_plugin(worker=None) -> CheckerPlugin:
+def _worker_plugin() -> CheckerPlugin:
     from distributed import get_worker
 
-    plugin = (worker or get_worker()).plugins.get(PLUGIN_NAME)
+    plugin = get_worker().plugins.get(PLUGIN_NAME)
     if plugin is None:
         raise FactCheckError("this dask worker has no fact-checker loaded; run the batch again")
     if plugin.problem is not None:
@@ -146,6 +141,7 @@ class DaskEngine:
         self.workers = workers or config.batch.dask_workers
         self.client = None
         self.cluster = None
+        self.registered = False  # whether our plugin is on the cluster's workers
 
     def __enter__(self) -> "DaskEngine":
         return self
@@ -164,14 +160,15 @@ class DaskEngine:
         timeout = self.config.batch.dask_timeout_s
         if self.scheduler is None:
             # One thread per worker process: the checker serialises its model calls, so more threads in one
-            # process would only wait; the dashboard is left off (it needs bokeh and opens a port).
+            # process would only wait. The scheduler's HTTP endpoints take a free port on this machine only
+            # (its default, 8787, may be taken by another run).
             # Dask caps numpy's and OpenMP's threads at one in worker processes; the local engine does not,
             # and the thread count changes the last digits of sums (a score 0.61625 against 0.616249).
             # Local workers keep this process's settings, so both engines write the same values.
             uncapped = {f"distributed.nanny.pre-spawn-environ.{name}": None for name in THREAD_CAPS}
             with dask.config.set(uncapped):
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=None)
+                                            host="127.0.0.1", dashboard_address="127.0.0.1:0")
             self.client = Client(self.cluster)
         else:
             try:
@@ -186,6 +183,7 @@ class DaskEngine:
                 raise FactCheckError(f"the dask scheduler at {self.scheduler} has no workers (waited "
                                      f"{timeout:g} s); start some with `dask worker {self.scheduler}`") from None
         self.client.register_plugin(CheckerPlugin(self.config, self.load), name=PLUGIN_NAME)
+        self.registered = True
         self._check_workers()
 
     def _check_workers(self) -> None:
@@ -202,11 +200,11 @@ class DaskEngine:
     def close(self) -> None:
         if self.client is not None:
             try:
-                if self.cluster is None and self.client.status == "running":
+                if self.registered and self.cluster is None and self.client.status == "running":
                     self.client.unregister_worker_plugin(PLUGIN_NAME)
             finally:
                 self.client.close()
-                self.client = None
+                self.client, self.registered = None, False
         if self.cluster is not None:
             self.cluster.close()
             self.cluster = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -147,12 +148,13 @@ def _write_graph(model, path: Path, torch) -> None:
 
     example = model.tokenizer(["query: een voorbeeld", "passage: nog een iets langer voorbeeld"],
                               padding=True, return_tensors="pt")
-    axes = {"batch": 0, "tokens": 1}
-    with torch.no_grad():
+    axes = {0: "batch", 1: "tokens"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes and deprecations are not the user's concern
         torch.onnx.export(Embedder().eval(), (example["input_ids"], example["attention_mask"]), str(path),
                           dynamo=False, opset_version=17, input_names=["input_ids", "attention_mask"],
                           output_names=["embedding"], external_data=False,
-                          dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {"batch": 0}})
+                          dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}})
 
 
 class OnnxEncoder:

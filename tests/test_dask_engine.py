@@ -39,7 +39,7 @@ def _refuse_to_load(config):
 
 @pytest.fixture(scope="module")
 def in_process_cluster():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0") as cluster:
         yield cluster
 
 
@@ -161,6 +161,16 @@ def test_engine_options_fail_in_one_line(tmp_path):
     # Input problems are found before any cluster is reached: this scheduler does not exist.
     _one_line_error(["batch", source, "-o", out, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9",
                      "--column", "tekst"], "column 'tekst' not found; columns are: id, platform, post")
+
+
+def test_a_scheduler_without_workers_is_one_line(tmp_path, small_chunks):
+    source = _posts_with_a_ragged_row(tmp_path)
+    quick = small_chunks.config.model_copy(
+        update={"batch": small_chunks.config.batch.model_copy(update={"dask_timeout_s": 1})})
+    with LocalCluster(n_workers=0, processes=False, dashboard_address="127.0.0.1:0") as empty:
+        with DaskEngine(quick, empty.scheduler_address, load=_shared_fake_checker) as engine:
+            with pytest.raises(FactCheckError, match=r"has no workers \(waited 1 s\); start some with `dask worker"):
+                run_batch(None, source, tmp_path / "out.csv", progress=False, engine=engine)
 
 
 def test_an_unreachable_scheduler_is_one_line(tmp_path):
