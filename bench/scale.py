@@ -44,7 +44,7 @@ from pipeline.runtime import configure_runtime  # noqa: E402
 from pipeline.text import LexicalAnalyzer, split_sentences  # noqa: E402
 
 PASSAGES_PER_DOCUMENT = 20  # synthetic documents, so that passages have neighbours as in the real index
-SEARCH_DEPTHS = (32, 64, 128, 256)
+SEARCH_DEPTHS = (64, 128, 256, 512)
 
 
 def _status_mib(field: str) -> float:

@@ -143,8 +143,8 @@ def resolved_backend(settings: Retrieval, passages: int) -> str:
 
 
 def dense_fingerprint(settings: Retrieval, passages: int) -> dict:
-    """What the index manifest records of the dense search built for ``passages`` passages: what a
-    change to makes the stored search out of date. The exact search stores nothing of its own."""
+    """What the index manifest records of the dense search built for ``passages`` passages; a change to
+    any of it makes the stored search out of date. The exact search stores nothing of its own."""
     if resolved_backend(settings, passages) == "exact":
         return {"backend": "exact"}
     return {"backend": "faiss", "structure": "hnsw", "neighbours": settings.hnsw_neighbours,

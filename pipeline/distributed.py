@@ -126,8 +126,8 @@ def _worker_status(dask_worker) -> dict:
 class DaskEngine:
     """Checks chunks of texts on a Dask cluster: a new local one (``workers`` processes) or the one whose
     scheduler listens at ``scheduler``. Nothing starts until the first chunk, so bad input is reported
-    before any worker loads a model. Use it as a context manager; leaving it removes the plugin (freeing
-    the workers' memory) and stops a local cluster."""
+    before any worker loads a model. Use it as a context manager; leaving it takes the checker off the workers
+    of an existing cluster and stops a local one."""
 
     def __init__(self, config: Config, scheduler: str | None = None, workers: int | None = None,
                  load: Callable[[Config], object] = _load_checker):

@@ -151,6 +151,10 @@ def manifest_difference(found: dict, expected: dict) -> str | None:
             old, new = found.get(key, {}), expected[key]
             changed = sorted(set(old) ^ set(new) | {n for n in set(old) & set(new) if old[n] != new[n]})
             return "corpus changed: " + ", ".join(changed[:5])
+        if key == "dense":
+            built, wanted = found.get(key, _ABSENT_MEANS[key]), expected[key]
+            return ("dense search changed: built " + built["backend"] + ", configured " + wanted["backend"]
+                    if built.get("backend") != wanted["backend"] else "dense search changed: other graph settings")
         return f"{key} changed"
     return None
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 from .config import Config
 
@@ -26,3 +28,20 @@ def configure_runtime(config: Config) -> None:
     os.environ["OMP_NUM_THREADS"] = str(config.embedding.threads)
     if "torch" in sys.modules:  # already imported: tell it directly
         sys.modules["torch"].set_num_threads(config.embedding.threads)
+
+
+@contextmanager
+def torch_hidden() -> Iterator[None]:
+    """Inside the block, ``import torch`` fails as if torch were not installed; after it, torch imports as
+    usual. For libraries that import torch only because it is there, which costs a second of start-up in
+    processes that never run it: spaCy's thinc (only spaCy's word lists are read here) and skops, which lists
+    every scikit-learn estimator (one wraps torch arrays). No-op once torch is imported."""
+    if "torch" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # Python's way of marking a module absent
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch", False) is None:
+            del sys.modules["torch"]

@@ -117,7 +117,10 @@ def _report_damage(path: Path, exc: Exception, fix: str) -> None:
 def load_skops(path: Path) -> dict:
     """A skops file this project wrote (fitted scikit-learn objects in a dict). Only scikit-learn, numpy and
     scipy types are trusted; anything else is refused. Call inside ``loading_artefact``."""
-    import skops.io as sio
+    from .runtime import torch_hidden
+
+    with torch_hidden():  # skops lists every scikit-learn estimator on import; one of them imports torch
+        import skops.io as sio
 
     untrusted = sio.get_untrusted_types(file=path)
     unexpected = [name for name in untrusted if not name.startswith(("sklearn.", "numpy.", "scipy."))]

@@ -14,11 +14,22 @@ from .lang import (ABBREVIATIONS, ALIASES, APPROXIMATE_BEFORE, FALLING, FIGURE_Y
                    UNITS, WORD_NUMBERS)
 from .storage import short_hash
 
+# --------------------------------------------------------------------------- spaCy's word lists
+
+def _import_spacy() -> None:
+    """Import spaCy without the torch its thinc would import (see ``runtime.torch_hidden``)."""
+    from .runtime import torch_hidden
+
+    with torch_hidden():
+        import spacy  # noqa: F401
+
+
 # --------------------------------------------------------------------------- sentences
 
 @lru_cache(maxsize=1)
 def abbreviations() -> frozenset[str]:
     """Lower-cased abbreviations (with their final period) that never end a sentence."""
+    _import_spacy()
     from spacy.lang.nl.tokenizer_exceptions import TOKENIZER_EXCEPTIONS
 
     spacy_abbrevs = {key.lower() for key in TOKENIZER_EXCEPTIONS if key.endswith(".") and len(key) > 1}
@@ -60,6 +71,7 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
 @lru_cache(maxsize=1)
 def _dutch_lexicon():
     """spaCy's Dutch lemma lookup table (keyed by word form) and the set of its lemmas."""
+    _import_spacy()
     from spacy.lookups import load_lookups
 
     table = load_lookups("nl", ["lemma_lookup"]).get_table("lemma_lookup")
@@ -112,6 +124,7 @@ def _stemmer():
 @lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
     """spaCy's Dutch stop words minus every negation, quantifier and hedge."""
+    _import_spacy()
     from spacy.lang.nl.stop_words import STOP_WORDS
 
     return frozenset(STOP_WORDS) - NEGATIONS - QUANTIFIERS - HEDGES

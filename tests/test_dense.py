@@ -134,7 +134,7 @@ def test_auto_picks_faiss_only_for_a_large_corpus(small_settings, fake_encoder):
     assert load_index(small, fake_encoder.identity).dense_search.backend == "exact"
 
     large = small_settings(**{"retrieval.dense_backend": "auto", "retrieval.faiss_min_passages": 10})
-    with pytest.raises(FactCheckError, match=r"out of date \(dense changed\).*factcheck index"):
+    with pytest.raises(FactCheckError, match=r"out of date \(dense search changed: built exact, configured faiss\).*factcheck index"):
         load_index(large, fake_encoder.identity)
     assert build_index(large, fake_encoder).status == "built"
     assert load_index(large, fake_encoder.identity).dense_search.backend == "faiss"
@@ -144,7 +144,7 @@ def test_auto_picks_faiss_only_for_a_large_corpus(small_settings, fake_encoder):
 def test_changed_graph_settings_make_the_index_out_of_date(small_settings, fake_encoder):
     build_index(small_settings(**{"retrieval.dense_backend": "faiss"}), fake_encoder)
     changed = small_settings(**{"retrieval.dense_backend": "faiss", "retrieval.hnsw_neighbours": 16})
-    with pytest.raises(FactCheckError, match="dense changed"):
+    with pytest.raises(FactCheckError, match="dense search changed: other graph settings"):
         load_index(changed, fake_encoder.identity)
     # The search depth is read when searching, not built in: changing it needs no rebuild.
     deeper = small_settings(**{"retrieval.dense_backend": "faiss", "retrieval.hnsw_search_depth": 512})
