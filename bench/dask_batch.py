@@ -7,9 +7,9 @@ times over) as a fresh `factcheck batch` process, once on one row and once on al
 the start-up (for dask: starting the cluster and loading the model in every worker); the difference
 between the two runs is the time for the remaining rows, so start-up cancels out. Engines alternate
 within each of ``--rounds`` rounds and the median is reported, so a slow moment of a shared machine hits
-all alike. Every run's output is compared with the local engine's: the table says whether they are
-identical. The ratios are to the local engine after start-up; on a machine of C cores, N worker processes
-share those C cores.
+all alike; the load average as each round began is printed as well. Every run's output is compared with
+the local engine's: the table says whether they are identical. The ratios are to the local engine after
+start-up; on a machine of C cores, N worker processes share those C cores.
 """
 from __future__ import annotations
 
@@ -68,8 +68,9 @@ def main() -> None:
                 writer = csv.writer(handle)
                 writer.writerow(["claim"])
                 writer.writerows([claim] for claim in rows)
-        reference = None
+        reference, loads = None, []
         for _ in range(args.rounds):
+            loads.append(os.getloadavg()[0])  # a shared machine: how busy it was as each round began
             for name, options in engines.items():
                 output = Path(tmp) / f"{name.replace(' ', '_').replace(',', '')}.csv"
                 start = timed([FACTCHECK, "batch", str(inputs["one"]), "-o", str(output), *options, *overrides])
@@ -91,6 +92,7 @@ def main() -> None:
               f"{'yes' if identical[name] else 'NO'} |")
     print("per round (claims/s): " + "; ".join(f"{name} " + "/".join(f"{r:.1f}" for r in rates[name])
                                             for name in engines))
+    print("load average (1 min) as each round began: " + "/".join(f"{load:.1f}" for load in loads))
 
 
 if __name__ == "__main__":

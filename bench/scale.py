@@ -210,7 +210,8 @@ def run_size(size: int, sentences: list[str], sentence_vectors: np.ndarray, clai
         top[name] = [[h.row for h in retriever.search(claim).hits] for claim in claims]
         result["retrieval"][name] = percentiles(per_claim(lambda claim: retriever.search(claim), claims))
         print(f"retrieval with {name} dense search: {result['retrieval'][name]}", flush=True)
-    result["retrieval"]["same_top_k_share"] = round(float(np.mean([a == b for a, b in zip(top["exact"], top["faiss"])])), 4)
+    same = [a == b for a, b in zip(top["exact"], top["faiss"])]
+    result["retrieval"]["same_top_k_share"] = round(float(np.mean(same)), 4)
     result["load_average"] = [round(load, 1) for load in os.getloadavg()]  # a shared machine: how busy it was
     return result
 
@@ -225,8 +226,8 @@ def markdown(results: list[dict], encoder: dict, config) -> str:
              f"retrieval uses efSearch {config.retrieval.hnsw_search_depth}. Peak MiB: how far the process's peak "
              "resident memory rose during the step. 2 CPU cores; load average over the last 5 minutes at the end of "
              f"each size ({loads}).", "",
-             "| passages | BM25 build s (analysis + index) | BM25 peak MiB | BM25 disk MiB | HNSW build s | HNSW peak MiB "
-             "| HNSW disk MiB | embeddings MiB |", "|---|---|---|---|---|---|---|---|"]
+             "| passages | BM25 build s (analysis + index) | BM25 peak MiB | BM25 disk MiB | HNSW build s "
+             "| HNSW peak MiB | HNSW disk MiB | embeddings MiB |", "|---|---|---|---|---|---|---|---|"]
     for r in results:
         b, h = r["bm25_build"], r["hnsw_build"]
         lines.append(f"| {r['passages']:,} | {b['analysis_seconds']} + {b['index_seconds']} | {b['peak_mib']} | "

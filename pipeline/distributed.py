@@ -46,13 +46,15 @@ def _load_checker(config: Config):
 
 
 def checker_identity(checker) -> str:
-    """What makes two checkers give the same verdicts: feature settings, index manifest (corpus, model,
-    package versions) and the trained model files. Workers that disagree would write mixed output."""
+    """What makes two checkers give the same verdicts: the encoder's runtime (torch or ONNX), feature
+    settings, index manifest (corpus, model, package versions) and the trained model files. Workers that
+    disagree would write mixed output."""
     from .storage import file_sha256, short_hash
 
     models = [checker.config.path(name) for name in ("verifier_model", "post_reader", "pair_memory")
               if hasattr(checker.config.paths, name)]
-    record = {"features": checker.feature_config, "index": checker.index.manifest,
+    record = {"encoder": type(checker.encoder).__name__, "features": checker.feature_config,
+              "index": checker.index.manifest,
               "models": {path.name: file_sha256(path) for path in models if path.exists()}}
     return short_hash(json.dumps(record, sort_keys=True, default=str))
 

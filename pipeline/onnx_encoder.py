@@ -35,6 +35,7 @@ from .storage import atomic_folder, loading_artefact, read_json, shown_path
 MODEL_FILE = "model.onnx"
 WEIGHTS_FILE = "model.onnx.data"  # the weights beside the graph: ONNX Runtime maps them instead of copying
 RECORD = "export.json"
+EXPORT_FORMAT = 1  # raised when the exported graph changes, so that older exports are made again
 
 
 @dataclass
@@ -63,6 +64,9 @@ def export_problem(config: Config) -> str | None:
         return f"embedding model not found at {shown_path(source)}"
     if record.get("identity") != encoder_identity(config, source):
         return (f"the ONNX export at {shown_path(folder)} was made from another model; "
+                "run `factcheck export-onnx` to export it again")
+    if record.get("format") != EXPORT_FORMAT:
+        return (f"the ONNX export at {shown_path(folder)} was made by an older version; "
                 "run `factcheck export-onnx` to export it again")
     return None
 
@@ -125,7 +129,7 @@ def export_onnx(config: Config, force: bool = False) -> ExportReport:
                                  f"model's (embedding.onnx_min_cosine is {config.embedding.onnx_min_cosine}); "
                                  "not kept, the torch model stays in use")
         (work / RECORD).write_text(json.dumps({
-            "identity": encoder_identity(config, source), "source": str(shown_path(source)),
+            "format": EXPORT_FORMAT, "identity": encoder_identity(config, source), "source": str(shown_path(source)),
             "min_cosine": min_cosine, "mean_cosine": float(cosine.mean()), "texts": len(texts),
             "max_seq_length": config.embedding.max_seq_length,
             "torch": metadata.version("torch"), "onnxruntime": metadata.version("onnxruntime"),

@@ -98,7 +98,8 @@ def test_faiss_backend_is_built_with_the_index_and_finds_the_exact_neighbours(sm
     index_dir = settings.path("index_dir")
     assert (index_dir / FAISS_FILE).is_file()
     manifest = json.loads((index_dir / "manifest.json").read_text())
-    assert manifest["dense"]["backend"] == "faiss" and manifest["dense"]["neighbours"] == settings.retrieval.hnsw_neighbours
+    assert manifest["dense"]["backend"] == "faiss"
+    assert manifest["dense"]["neighbours"] == settings.retrieval.hnsw_neighbours
     index = load_index(settings, fake_encoder.identity)
     assert isinstance(index.dense_search, FaissSearch) and index.dense_search.graph.ntotal == report.passages
     assert isinstance(index.embeddings, np.memmap)  # the graph holds the vectors; rows are read on demand
@@ -134,7 +135,8 @@ def test_auto_picks_faiss_only_for_a_large_corpus(small_settings, fake_encoder):
     assert load_index(small, fake_encoder.identity).dense_search.backend == "exact"
 
     large = small_settings(**{"retrieval.dense_backend": "auto", "retrieval.faiss_min_passages": 10})
-    with pytest.raises(FactCheckError, match=r"out of date \(dense search changed: built exact, configured faiss\).*factcheck index"):
+    with pytest.raises(FactCheckError,
+                       match=r"out of date \(dense search changed: built exact, configured faiss\).*factcheck index"):
         load_index(large, fake_encoder.identity)
     assert build_index(large, fake_encoder).status == "built"
     assert load_index(large, fake_encoder.identity).dense_search.backend == "faiss"

@@ -11,6 +11,7 @@ import yaml
 
 import pipeline.embed
 import pipeline.index
+import pipeline.onnx_encoder
 import pipeline.runtime
 from pipeline.config import PROJECT_ROOT, load_config
 from pipeline.errors import FactCheckError
@@ -39,6 +40,7 @@ def cli_over_fakes(fake_checker, fake_encoder, monkeypatch, tmp_path):
     """The real command line (config loading, --set, FactChecker, model loading) over the fake encoder and
     its index; returns a config file equal to the fake checker's."""
     monkeypatch.setattr(pipeline.embed, "Encoder", lambda config: fake_encoder)
+    monkeypatch.setattr(pipeline.onnx_encoder, "load_encoder", lambda config: fake_encoder)  # what FactChecker loads
     monkeypatch.setattr(pipeline.index, "load_index", lambda config, identity: fake_checker.index)
     monkeypatch.setattr(pipeline.runtime, "configure_runtime", lambda config: None)  # keep this process's threads
     path = tmp_path / "fake.yaml"

@@ -25,6 +25,35 @@ def test_without_an_export_onnx_runtime_names_the_command(tmp_path):
         load_encoder(settings)
 
 
+def test_an_export_of_another_model_or_by_an_older_version_is_not_used(tmp_path):
+    """The export is used only while it matches the model folder it was made from, and the export format."""
+    import json
+
+    from pipeline.embed import encoder_identity
+    from pipeline.onnx_encoder import EXPORT_FORMAT
+
+    settings = load_config(write_config(tmp_path, **{"paths.models_dir": str(tmp_path / "models")}))
+    source = tmp_path / "models" / "e5-small-nl-adapted"
+    source.mkdir(parents=True)
+    (source / "modules.json").write_text("[]")
+    (source / "adaptation.json").write_text(json.dumps({"weights_sha256": "a"}))
+    folder = onnx_dir(settings)
+    folder.mkdir()
+    (folder / MODEL_FILE).write_bytes(b"graph")
+    (folder / WEIGHTS_FILE).write_bytes(b"weights")
+    record = {"format": EXPORT_FORMAT, "identity": encoder_identity(settings, source)}
+    (folder / RECORD).write_text(json.dumps(record))
+    assert export_problem(settings) is None
+
+    (source / "adaptation.json").write_text(json.dumps({"weights_sha256": "b"}))  # adapted again
+    assert "was made from another model; run `factcheck export-onnx`" in export_problem(settings)
+    (folder / RECORD).write_text(json.dumps({**record, "format": EXPORT_FORMAT - 1,
+                                             "identity": encoder_identity(settings, source)}))
+    assert "was made by an older version; run `factcheck export-onnx`" in export_problem(settings)
+    (folder / WEIGHTS_FILE).unlink()
+    assert "no ONNX export" in export_problem(settings)
+
+
 def test_unknown_runtime_is_refused_with_the_key(tmp_path):
     with pytest.raises(FactCheckError, match=r"bad key 'embedding.runtime'"):
         load_config(write_config(tmp_path, **{"embedding.runtime": "tensorflow"}))
