@@ -82,7 +82,7 @@ def main() -> None:
                 identical[name] = identical[name] and written == reference
 
     local = statistics.median(rates["local"])
-    print(f"{len(claims)} claims, {os.cpu_count()} cores, {config.embedding.threads} torch threads per process, "
+    print(f"{len(claims)} claims, {os.cpu_count()} cores, embedding.threads {config.embedding.threads} per process, "
           f"chunks of {config.batch.chunk_rows} rows, median of {args.rounds} alternating rounds\n")
     print("| engine | start-up (s) | claims/s after start-up | ratio to local | output identical to local |")
     print("|---|---|---|---|---|")

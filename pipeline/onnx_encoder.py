@@ -111,7 +111,9 @@ def export_onnx(config: Config, force: bool = False) -> ExportReport:
         raise FactCheckError(f"{shown_path(source)} does not pool by mean and normalise; only such models are "
                              "exported to ONNX (set embedding.runtime: torch)")
     import torch
+    import transformers
 
+    transformers.utils.logging.disable_progress_bar()
     model = load_sentence_model(config, source)
     model.max_seq_length = config.embedding.max_seq_length
     prompts = folder_prompts(source, config.embedding.symmetric_prefix)
