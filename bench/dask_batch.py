@@ -14,7 +14,6 @@ start-up; on a machine of C cores, N worker processes share those C cores.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import statistics
 import subprocess
@@ -25,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.throughput import claim_inputs  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
@@ -61,13 +62,7 @@ def main() -> None:
     rates: dict[str, list[float]] = {name: [] for name in engines}
     identical: dict[str, bool] = {name: True for name in engines}
     with tempfile.TemporaryDirectory() as tmp:
-        inputs = {}
-        for size, rows in (("one", claims[:1]), ("all", claims)):
-            inputs[size] = Path(tmp) / f"{size}.csv"
-            with open(inputs[size], "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["claim"])
-                writer.writerows([claim] for claim in rows)
+        inputs = claim_inputs(Path(tmp), claims)
         reference, loads = None, []
         for _ in range(args.rounds):
             loads.append(os.getloadavg()[0])  # a shared machine: how busy it was as each round began

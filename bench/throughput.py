@@ -36,6 +36,18 @@ from pipeline.config import load_config  # noqa: E402
 FACTCHECK = str(Path(sys.executable).parent / "factcheck")
 
 
+def claim_inputs(folder: Path, claims: list[str]) -> dict[str, Path]:
+    """Two one-column CSVs in ``folder``: "one" (the first claim, to time start-up) and "all"."""
+    inputs = {}
+    for name, rows in (("one", claims[:1]), ("all", claims)):
+        inputs[name] = folder / f"{name}.csv"
+        with open(inputs[name], "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["claim"])
+            writer.writerows([claim] for claim in rows)
+    return inputs
+
+
 def timed_process(args: list[str]) -> tuple[float, int, str]:
     """Wall seconds, peak RSS of the child (KiB) and its stdout."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -65,13 +77,7 @@ def main() -> None:
 
     encoder_rates, batch_rates, colds, peaks = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        inputs = {}
-        for name, rows in (("one", claims[:1]), ("all", claims)):
-            inputs[name] = Path(tmp) / f"{name}.csv"
-            with open(inputs[name], "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["claim"])
-                writer.writerows([c] for c in rows)
+        inputs = claim_inputs(Path(tmp), claims)
         output = str(Path(tmp) / "out.csv")
         for _ in range(args.rounds):
             started = time.perf_counter()
