@@ -36,7 +36,7 @@ $(ADAPTED): $(MODEL) $(CORPUS) $(wildcard corpus/pairs/*.csv) configs/default.ya
 $(ONNX): $(ADAPTED) pipeline/onnx_encoder.py
 	$(FC) export-onnx
 
-$(INDEX): $(ADAPTED) $(CORPUS) configs/default.yaml $(wildcard pipeline/*.py pipeline/lang/*.py)
+$(INDEX): $(ADAPTED) $(CORPUS) $(wildcard corpus/pairs/*.csv) configs/default.yaml $(wildcard pipeline/*.py pipeline/lang/*.py)
 	$(FC) index
 
 $(VERIFIER): $(INDEX) corpus/labelled/claims.csv $(wildcard corpus/pairs/*.csv) $(wildcard pipeline/*.py pipeline/lang/*.py)

@@ -87,7 +87,7 @@ class FactChecker:
         self.nli = nli
         self.retriever = Retriever(self.index, self.encoder, config.retrieval)
         self.classifier = classifier
-        self.pair_memory = None  # a PairMemory when verdict.pair_memory: set by training or load_classifier
+        self.pair_memory = None  # a PairMemory (from the index) when verdict.pair_memory: set by training or load_classifier
         self.feature_config = feature_config or self.current_feature_config()
         self.post_reader: PostReader | None = None  # None: the sentence rules (``post_reading.rule_reading``)
         self._lock = threading.Lock()
@@ -119,12 +119,9 @@ class FactChecker:
         fused order instead of the reranked one."""
         try:
             if self.config.verdict.pair_memory:
-                from .pair_memory import load_pair_memory
+                from .pair_memory import build_pair_memory
 
-                path = self.config.path("pair_memory")
-                if not path.exists():
-                    raise FactCheckError(f"no pair memory at {path}; run `factcheck train`")
-                self.pair_memory = load_pair_memory(path)
+                self.pair_memory = build_pair_memory(self.index)
             classifier, feature_config, reranker = load_models(self.config.path("verifier_model"))
             if feature_config != self.current_feature_config():
                 raise FactCheckError("the trained verdict model does not match the current embedding model, "

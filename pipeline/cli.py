@@ -150,7 +150,8 @@ def index(config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] 
         typer.echo(f"index is up to date ({report.passages} passages from {report.documents} documents); nothing to do")
         return
     reused = f", embeddings reused for {len(report.reused_documents)}" if report.reused_documents else ""
-    typer.echo(f"index built: {report.passages} passages from {report.documents} documents in "
+    written = f", {report.written_claims} written claims" if report.written_claims else ""
+    typer.echo(f"index built: {report.passages} passages from {report.documents} documents{written} in "
                f"{report.seconds:.1f} s (embedded {len(report.embedded_documents)} documents{reused})")
 
 

@@ -26,7 +26,6 @@ class Paths(_Section):
     training_pairs: Path
     labelled_posts: Path
     post_reader: Path
-    pair_memory: Path
 
 
 class Embedding(_Section):
@@ -66,6 +65,7 @@ class Retrieval(_Section):
     rrf_k: float = Field(gt=0)
     dense_weight: float = Field(ge=0)
     lexical_weight: float = Field(ge=0)
+    written_claims_weight: float = Field(ge=0)  # the ranking by written claims (pipeline/written_claims.py); 0: off
     split_compounds: bool
     rerank_depth: int = Field(ge=0, le=100)
     dense_backend: Literal["exact", "faiss", "auto"]  # pipeline/dense.py

@@ -51,7 +51,7 @@ def checker_identity(checker) -> str:
     disagree would write mixed output."""
     from .storage import file_sha256, short_hash
 
-    models = [checker.config.path(name) for name in ("verifier_model", "post_reader", "pair_memory")
+    models = [checker.config.path(name) for name in ("verifier_model", "post_reader")
               if hasattr(checker.config.paths, name)]
     record = {"encoder": type(checker.encoder).__name__, "features": checker.feature_config,
               "index": checker.index.manifest,

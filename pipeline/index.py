@@ -34,6 +34,8 @@ from .errors import FactCheckError
 from .ingest import DocumentMeta, IngestProblem, ingest_readable_corpus
 from .storage import atomic_folder, file_sha256, read_json
 from .text import LexicalAnalyzer
+from .written_claims import WrittenClaims, build_written_claims, load_written_claims, pair_files_fingerprint, \
+    save_written_claims
 
 FORMAT_VERSION = 2
 _VERSIONED_PACKAGES = ("sentence-transformers", "transformers", "torch", "bm25s", "numpy", "spacy",
@@ -49,6 +51,7 @@ class BuildReport:
     embedded_documents: list[str] = field(default_factory=list)
     problems: list[IngestProblem] = field(default_factory=list)
     seconds: float = 0.0
+    written_claims: int = 0  # written claims embedded (paths.training_pairs) whose passage is in the index
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Index:
     manifest: dict
     term_idf: dict[str, float] = field(default_factory=dict)  # over the passages, for weighted coverage
     dense_search: DenseSearch | None = None  # None: exact search over ``embeddings``
+    written_claims: WrittenClaims | None = None  # the written pairs' claims, as ways into their passages
 
     def __post_init__(self):
         self._unseen_idf = _rarity(len(self.passages), 1)
@@ -134,10 +138,12 @@ def expected_manifest(config: Config, model_identity: str, passages: int = 0) ->
         "lexical": {"split_compounds": config.retrieval.split_compounds, "analyzer": LexicalAnalyzer.fingerprint()},
         "packages": _package_versions(),
         "dense": dense_fingerprint(config.retrieval, passages),
+        "written_claims": pair_files_fingerprint(config.path("training_pairs")),
     }
 
 
-_COMPARED_KEYS = ("format_version", "corpus_files", "model", "chunking", "lexical", "packages", "dense")
+_COMPARED_KEYS = ("format_version", "corpus_files", "model", "chunking", "lexical", "packages", "dense",
+                  "written_claims")
 # What a manifest written before a key existed meant by its absence.
 _ABSENT_MEANS = {"dense": {"backend": "exact"}}
 
@@ -155,6 +161,8 @@ def manifest_difference(found: dict, expected: dict) -> str | None:
             built, wanted = found.get(key, _ABSENT_MEANS[key]), expected[key]
             return ("dense search changed: built " + built["backend"] + ", configured " + wanted["backend"]
                     if built.get("backend") != wanted["backend"] else "dense search changed: other graph settings")
+        if key == "written_claims":
+            return "written claims (paths.training_pairs) changed"
         return f"{key} changed"
     return None
 
@@ -215,8 +223,11 @@ def build_index(config: Config, encoder, force: bool = False, progress: bool = F
     titles = {d.meta.id: d.meta.title for d in ingested.documents}
     lexical_context = config.chunking.context if config.chunking.lexical_context else "none"
     lexical_texts = [indexed_text(p, titles[p.doc_id], lexical_context) for p in passages]
+    written = build_written_claims(config.path("training_pairs"), {p.passage_id: row for row, p in enumerate(passages)},
+                                   encoder, progress=progress)
     _write_atomically(index_dir, passages, embeddings, sentence_embeddings, analyzer, lexical_texts,
-                      ingested.documents, manifest, config)
+                      ingested.documents, manifest, config, written)
+    report.written_claims = len(written) if written is not None else 0
     report.passages = len(passages)
     report.seconds = time.perf_counter() - started
     return report
@@ -239,7 +250,7 @@ def _reusable_embeddings(index_dir: Path, current: dict, expected: dict
 
 
 def _write_atomically(index_dir: Path, passages, embeddings, sentence_embeddings, analyzer, lexical_texts, documents,
-                      manifest, config: Config) -> None:
+                      manifest, config: Config, written_claims: WrittenClaims | None) -> None:
     import bm25s
 
     with atomic_folder(index_dir) as work:
@@ -257,6 +268,8 @@ def _write_atomically(index_dir: Path, passages, embeddings, sentence_embeddings
         bm25.index([analyzer.terms(text) or ["<empty>"] for text in lexical_texts], show_progress=False)
         bm25.save(str(work / "bm25"), show_progress=False)
         write_dense(work, embeddings, config.retrieval)
+        if written_claims is not None:
+            save_written_claims(work, written_claims)
         # The manifest goes last: a directory without one is never taken for an index.
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
 
@@ -292,6 +305,7 @@ def load_index(config: Config, model_identity: str) -> Index:
         vocabulary = frozenset(json.loads((index_dir / "lexicon.json").read_text(encoding="utf-8")))
         # Memory-mapped: a large corpus's BM25 matrix is paged in as queries touch it, not read whole.
         bm25 = bm25s.BM25.load(str(index_dir / "bm25"), mmap=True, show_progress=False, verbosity=0)
+        written_claims = load_written_claims(index_dir)
     except (OSError, ValueError, KeyError) as exc:
         raise FactCheckError(f"index at {index_dir} is damaged ({exc}); rebuild it with `factcheck index --force`") from None
     dense = load_dense(index_dir, manifest.get("dense", _ABSENT_MEANS["dense"]), files["embeddings"], config.retrieval)
@@ -299,7 +313,7 @@ def load_index(config: Config, model_identity: str) -> Index:
     document_frequency = Counter(term for passage in files["passages"] for term in analyzer.term_set(passage.text))
     term_idf = {term: _rarity(len(files["passages"]), count) for term, count in document_frequency.items()}
     return Index(files["passages"], files["embeddings"], files["sentence_embeddings"], bm25, analyzer, documents,
-                 manifest, term_idf, dense)
+                 manifest, term_idf, dense, written_claims)
 
 
 def document_meta(index: Index, doc_id: str) -> DocumentMeta:

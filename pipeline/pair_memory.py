@@ -7,19 +7,17 @@ with P's written claims; the closest entailed, contradicted and neutral ones bec
 that fills the passage's slot with another value ("vooral als pillen" against "vrijwel uitsluitend poeder") then
 meets a written contradiction that did the same, where words and numbers alone see only low overlap.
 
-Built by ``factcheck train`` and stored beside the verdict model (numpy arrays, no pickles).
+Read from the index's written claims (``pipeline/written_claims.py``); the verdict model records its identity.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .pairs import PAIR_LABELS, pairs_fingerprint, read_pairs
-from .posts import claim_fingerprint, normalise_post
-from .storage import atomic_file, loading_artefact
+from .pairs import PAIR_LABELS
+from .written_claims import WrittenClaims
 
 # The closest written claim of each label, and how much closer the closest contradiction is than the closest
 # entailment; zeros where the passage has no written claims.
@@ -28,58 +26,37 @@ MEMORY_FEATURES = ("memory_entails", "memory_contradicts", "memory_neutral", "me
 
 @dataclass
 class PairMemory:
-    passage_ids: np.ndarray   # one per written claim
-    labels: np.ndarray        # index into PAIR_LABELS, one per written claim
-    fingerprints: np.ndarray  # claim_fingerprint of the normalised claim: a claim never meets itself
-    vectors: np.ndarray       # query embeddings, one row per written claim
-    identity: str             # pairs and encoder it was built from
+    written: WrittenClaims  # the index's written claims
+    identity: str           # pairs and encoder they were built from
 
     def __post_init__(self):
-        self._rows: dict[str, np.ndarray] = {}
-        for row, passage_id in enumerate(self.passage_ids):
-            self._rows.setdefault(str(passage_id), []).append(row)
-        self._rows = {key: np.asarray(rows) for key, rows in self._rows.items()}
+        self._members: dict[int, np.ndarray] = {}
+        for member, row in enumerate(self.written.rows.tolist()):
+            self._members.setdefault(row, []).append(member)
+        self._members = {row: np.asarray(members) for row, members in self._members.items()}
 
-    def features(self, claim: str, claim_vector: np.ndarray, passage_id: str) -> np.ndarray:
-        rows = self._rows.get(passage_id)
+    def features(self, claim: str, claim_vector: np.ndarray, passage_row: int) -> np.ndarray:
+        """MEMORY_FEATURES of ``claim`` against the written claims of the passage at ``passage_row``; a written
+        claim meets only other writers' claims (``WrittenClaims.others``)."""
         values = np.zeros(len(MEMORY_FEATURES), dtype=np.float32)
-        if rows is None:
+        members = self._members.get(passage_row)
+        allowed = self.written.others(claim)
+        if members is not None and allowed is not None:
+            members = members[allowed[members]]
+        if members is None or not len(members):
             return values
-        if (self.fingerprints[rows] == claim_fingerprint(claim)).any():
-            # A written claim in training meets only its writer's other claims about the passage, worded alike:
-            # it would teach the model to trust the memory more than claims from other writers deserve.
-            return values
-        similarities = self.vectors[rows] @ claim_vector
+        similarities = self.written.vectors[members] @ claim_vector
+        labels = self.written.labels[members]
         for label in range(len(PAIR_LABELS)):
-            chosen = similarities[self.labels[rows] == label]
+            chosen = similarities[labels == label]
             values[label] = chosen.max() if len(chosen) else 0.0
         values[3] = values[1] - values[0] if values[0] and values[1] else 0.0
         return values
 
 
-def build_pair_memory(folder: Path, encoder) -> PairMemory | None:
-    """The written pairs of ``folder``, embedded as claims are; None when there are none."""
-    pairs = read_pairs(folder)
-    if not len(pairs):
+def build_pair_memory(index) -> PairMemory | None:
+    """The written claims of ``index`` (``pipeline/written_claims.py``), by passage; None when it has none."""
+    if index.written_claims is None:
         return None
-    normalised = [normalise_post(text) for text in pairs["hypothesis"]]
-    return PairMemory(np.asarray(pairs["passage_id"], dtype=str),
-                      np.asarray([PAIR_LABELS.index(label) for label in pairs["label"]], dtype=np.int8),
-                      np.asarray([claim_fingerprint(text) for text in normalised], dtype=str),
-                      encoder.encode_queries(normalised, progress=False),
-                      f"{pairs_fingerprint(pairs)}|{encoder.identity}")
-
-
-def save_pair_memory(path: Path, memory: PairMemory) -> None:
-    with atomic_file(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, passage_ids=memory.passage_ids, labels=memory.labels,
-                     fingerprints=memory.fingerprints, vectors=memory.vectors,
-                     identity=np.asarray(json.dumps(memory.identity)))
-
-
-def load_pair_memory(path: Path) -> PairMemory:
-    with loading_artefact(path, "run `factcheck train` to rebuild it"):
-        with np.load(path, allow_pickle=False) as data:
-            return PairMemory(data["passage_ids"], data["labels"], data["fingerprints"], data["vectors"],
-                              json.loads(str(data["identity"])))
+    identity = json.dumps([index.manifest.get("written_claims"), index.manifest.get("model")], sort_keys=True)
+    return PairMemory(index.written_claims, identity)

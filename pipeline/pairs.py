@@ -1,7 +1,8 @@
 """Claim–passage pairs written for training (``corpus/pairs/*.csv``; see corpus/labelled/GUIDELINES.md).
 
 Each row names a passage of the index by id and a claim about it, in other people's words, labelled
-entailment, contradiction or neutral relative to that passage alone. They train the NLI cross-encoder
+entailment, contradiction or neutral relative to that passage alone. Each file has one writer. They lead
+claims to their passages (``pipeline/written_claims.py``), feed the pair memory, train the NLI cross-encoder
 and are added as training claims for the reranker and the verdict model; they are never evaluated on.
 """
 from __future__ import annotations

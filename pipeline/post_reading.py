@@ -26,7 +26,7 @@ from .labelled_posts import CHECKABLE, SENTENCE_CLASSES, STANCES
 from .lang import POST_DATA_MODULES, fingerprint
 from .lang import (ADVICE_OPENING, ADVICE_PHRASE, DENIAL, DENIAL_SUFFIX, GREETING, LAUGHTER, LEADING_QUESTION,
                    MOCKING_FRAME, NEGATIONS, OPINION, QUANTIFIERS, QUESTION_WORD_OPENING, REPORT_FRAME,
-                   SCEPTICAL_QUESTION, SOURCE_FRAME)
+                   SCEPTICAL_QUESTION, SOURCE_FRAME, TRAILING_REPORT)
 
 _WORDS = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)?")
 _FIRST_PERSON = frozenset({"ik", "mijn", "m'n", "me", "mij", "wij", "we", "ons", "onze"})
@@ -69,7 +69,7 @@ def frame_cues(sentence: str, previous: str | None, following: str | None) -> di
         "opens_with_question_word": float(bool(QUESTION_WORD_OPENING.match(sentence))),
         "leading_question": float(bool(LEADING_QUESTION.search(sentence))),
         "sceptical_question": float(bool(SCEPTICAL_QUESTION.search(sentence))),
-        "report_frame": float(bool(REPORT_FRAME.search(sentence))),
+        "report_frame": float(bool(REPORT_FRAME.search(sentence) or TRAILING_REPORT.search(sentence))),
         "source_frame": float(bool(SOURCE_FRAME.search(sentence))),
         "denial": float(bool(DENIAL.search(sentence))),
         "denial_suffix": float(bool(DENIAL_SUFFIX.search(sentence))),
@@ -119,6 +119,10 @@ def claim_as_asserted(sentence: str) -> tuple[str, str | None]:
                     and not re.match(r"volgens\s+(mij|ons)\b", match.group(0), re.IGNORECASE):  # a hedge, not a source
                 speaker = match.group(0)
             text = text[match.end():]
+    trailing = TRAILING_REPORT.search(text) if speaker is None else None
+    if trailing and len(_WORDS.findall(text[:trailing.start()])) >= 3:  # "..., zegt mijn buurvrouw"
+        speaker = trailing.group("speaker") or trailing.group("speaker_first")
+        text = text[:trailing.start()]
     stripped = DENIAL_SUFFIX.sub("", text)
     if len(_WORDS.findall(stripped)) >= 3:
         text = stripped

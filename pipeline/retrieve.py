@@ -1,7 +1,7 @@
 """Retrieve stage: hybrid BM25 + dense search with reciprocal-rank fusion."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -27,6 +27,8 @@ class Hit:
     dense_rank: int       # 1-based; 0 when outside the retriever's candidates
     lexical_rank: int
     row: int              # row of the passage in the index (and its embedding)
+    written_score: float = 0.0  # cosine to the closest written claim the passage decides (0: none, or not used)
+    written_rank: int = 0       # 1-based rank by written_score; 0 when outside the candidates
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class RetrievalResult:
 CANDIDATE_FEATURES = ("fused_rank", "dense_score", "dense_rank", "lexical_share", "lexical_rank", "coverage",
                       "passage_coverage", "numbers_matched", "length", "weighted_coverage", "bigram_share",
                       "sentence_dense_score", "weighted_coverage_with_previous", "weighted_coverage_with_next",
-                      "previous_dense_score", "next_dense_score")
+                      "previous_dense_score", "next_dense_score", "written_score", "written_rank")
 RERANK_FEATURES = CANDIDATE_FEATURES + tuple(f"{name}_below_best" for name in CANDIDATE_FEATURES)
 
 
@@ -79,6 +81,8 @@ def _candidate_features(result: RetrievalResult, rank: int, hit: Hit, before: in
         "weighted_coverage_with_next": with_neighbour["next"],
         "previous_dense_score": float(sentence_dense[before]) if before is not None else 0.0,
         "next_dense_score": float(sentence_dense[after]) if after is not None else 0.0,
+        "written_score": hit.written_score,
+        "written_rank": 1 / hit.written_rank if hit.written_rank else 0.0,
     }
 
 
@@ -188,10 +192,8 @@ class Retriever:
             candidates, own = result.hits[:depth], scores[offset:offset + len(block)]
             offset += len(block)
             order = np.argsort(-own, kind="stable")
-            hits = [Hit(candidates[i].passage, float(own[i]), candidates[i].dense_score, candidates[i].lexical_score,
-                        candidates[i].dense_rank, candidates[i].lexical_rank, candidates[i].row) for i in order]
-            hits += [Hit(hit.passage, 0.0, hit.dense_score, hit.lexical_score, hit.dense_rank, hit.lexical_rank, hit.row)
-                     for hit in result.hits[depth:]]
+            hits = [replace(candidates[i], score=float(own[i])) for i in order]
+            hits += [replace(hit, score=0.0) for hit in result.hits[depth:]]
             reranked.append(RetrievalResult(result.claim, result.claim_vector, hits))
         return reranked
 
@@ -207,7 +209,8 @@ class Retriever:
             found = DenseHits(found.rows[np.lexsort((found.rows, -similarity))], np.sort(similarity)[::-1])
         lexical_top = top_rows(lexical_all, n)
         lexical_top = lexical_top[lexical_all[lexical_top] > 0]  # a passage sharing no term with the claim has no rank
-        pool = np.union1d(found.rows, lexical_top)
+        written_all, written_top = self._written_claim_scores(claim, vector)
+        pool = np.union1d(np.union1d(found.rows, lexical_top), written_top)
         if fusion == "lexical":  # raw BM25 scores decide: add the passages the tie-break could lift into the top k
             pool = np.union1d(pool, _near_top(lexical_all, k))
         dense = self._similarity(found, vector, pool)
@@ -216,6 +219,9 @@ class Retriever:
         lexical_rank = np.zeros(len(pool), dtype=int)
         dense_rank[np.searchsorted(pool, found.rows[:n])] = np.arange(1, min(n, len(found.rows)) + 1)
         lexical_rank[np.searchsorted(pool, lexical_top)] = np.arange(1, len(lexical_top) + 1)
+        written_rank = np.zeros(len(pool), dtype=int)
+        written_rank[np.searchsorted(pool, written_top)] = np.arange(1, len(written_top) + 1)
+        written = np.maximum(written_all[pool], 0.0) if written_all is not None else np.zeros(len(pool))
 
         if fusion == "dense":
             fused = dense.astype(np.float64)
@@ -226,11 +232,23 @@ class Retriever:
             fused = np.zeros(len(pool))
             fused[dense_rank > 0] += s.dense_weight / (rrf_k + dense_rank[dense_rank > 0])
             fused[lexical_rank > 0] += s.lexical_weight / (rrf_k + lexical_rank[lexical_rank > 0])
+            fused[written_rank > 0] += s.written_claims_weight / (rrf_k + written_rank[written_rank > 0])
             fused += _TIE_BREAK * dense  # deterministic tie-break
         order = np.argsort(-fused, kind="stable")[:k]  # pool rows ascend, so ties go to the lower row
         hits = [Hit(self.index.passages[pool[i]], float(fused[i]), float(dense[i]), float(lexical[i]),
-                    int(dense_rank[i]), int(lexical_rank[i]), int(pool[i])) for i in order]
+                    int(dense_rank[i]), int(lexical_rank[i]), int(pool[i]), float(written[i]), int(written_rank[i]))
+                for i in order]
         return RetrievalResult(claim, vector, hits)
+
+    def _written_claim_scores(self, claim: str, vector: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """Per passage, the similarity of its closest deciding written claim (``pipeline/written_claims.py``),
+        and the best ``candidates`` passages by it; nothing when the index has none or the weight is 0."""
+        written = self.index.written_claims
+        if written is None or self.settings.written_claims_weight == 0:
+            return None, np.zeros(0, dtype=int)
+        scores = written.passage_scores(claim, vector, len(self.index.passages))
+        top = top_rows(scores, self.settings.candidates)
+        return scores, top[scores[top] > -1]
 
     def _similarity(self, found: DenseHits, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Cosine similarity of the claim to the passages at ``rows``: from the exact search's scores where

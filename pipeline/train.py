@@ -117,12 +117,8 @@ def post_claims(config, splits: list[str]):
 def train(checker, texts: list[str], labels: list[str], evidence: list[str] | None = None,
           groups: list[str] | None = None) -> TrainedModels:
     """``fit_models``, save both models to ``paths.verifier_model``, and let ``checker`` use them (with the
-    pair memory, built and saved first, when ``verdict.pair_memory``)."""
-    memory = prepare_pair_memory(checker)
-    if memory is not None:
-        from .pair_memory import save_pair_memory
-
-        save_pair_memory(checker.config.path("pair_memory"), memory)
+    pair memory when ``verdict.pair_memory``)."""
+    prepare_pair_memory(checker)
     models = fit_models(checker, texts, labels, evidence, groups)
     save_models(checker.config.path("verifier_model"), models.classifier, models.reranker,
                 checker.current_feature_config())
@@ -131,13 +127,12 @@ def train(checker, texts: list[str], labels: list[str], evidence: list[str] | No
 
 
 def prepare_pair_memory(checker):
-    """Build the pair memory from ``paths.training_pairs`` when ``verdict.pair_memory`` (else none) and let
+    """Build the pair memory from the index's written claims when ``verdict.pair_memory`` (else none) and let
     ``checker`` use it: the verdict model is then fitted with its features."""
     from .pair_memory import build_pair_memory
 
     config = checker.config
-    checker.pair_memory = build_pair_memory(config.path("training_pairs"), checker.encoder) \
-        if config.verdict.pair_memory else None
+    checker.pair_memory = build_pair_memory(checker.index) if config.verdict.pair_memory else None
     return checker.pair_memory
 
 

@@ -247,7 +247,7 @@ def assess(result: RetrievalResult, index: Index, embedding_pairs: bool, nli: np
     if use_nli:
         features = np.concatenate([features, nli_features(nli)])
     if memory is not None:
-        features = np.concatenate([features, memory.features(result.claim, result.claim_vector, hit.passage.passage_id)])
+        features = np.concatenate([features, memory.features(result.claim, result.claim_vector, hit.row)])
     if embedding_pairs:
         u = result.claim_vector
         v = index.embeddings[hit.row]

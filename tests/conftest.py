@@ -69,7 +69,6 @@ def fake_checker(tmp_path_factory, fake_encoder):
     folder = tmp_path_factory.mktemp("fake")
     settings = load_config(write_config(folder, **{"paths.index_dir": str(folder / "index"),
                                                    "paths.verifier_model": str(folder / "verifier.skops"),
-                                                   "paths.pair_memory": str(folder / "pair_memory.npz"),
                                                    "paths.post_reader": str(folder / "post_reader.skops"),
                                                    "nli.enabled": False, "posts.reader": False}))
     build_index(settings, fake_encoder)

@@ -20,7 +20,7 @@ DOCS = ("nieuws-cleveland-pijnstudie", "info-ketamine-depressie")
 
 def full_matrix_ranking(retriever: Retriever, claim: str, k: int, fusion: str) -> list[tuple]:
     """The ranking as the retriever computed it before the dense interface: every passage scored and
-    sorted (the reference the exact search must match)."""
+    sorted (the reference the exact search must match), with the written claims' ranking where it is on."""
     settings, index = retriever.settings, retriever.index
     vector = retriever.encoder.encode_queries([claim])
     dense = (vector @ index.embeddings.T)[0]
@@ -31,6 +31,11 @@ def full_matrix_ranking(retriever: Retriever, claim: str, k: int, fusion: str) -
     dense_rank[np.argsort(-dense, kind="stable")[:n]] = np.arange(1, min(n, len(dense)) + 1)
     top_lexical = [i for i in np.argsort(-lexical, kind="stable")[:n] if lexical[i] > 0]
     lexical_rank[top_lexical] = np.arange(1, len(top_lexical) + 1)
+    written_rank = np.zeros(len(dense), dtype=int)
+    if index.written_claims is not None and settings.written_claims_weight:
+        written = index.written_claims.passage_scores(claim, vector[0], len(dense))
+        top_written = [i for i in np.argsort(-written, kind="stable")[:n] if written[i] > -1]
+        written_rank[top_written] = np.arange(1, len(top_written) + 1)
     if fusion == "dense":
         fused = dense.astype(np.float64)
     elif fusion == "lexical":
@@ -39,6 +44,7 @@ def full_matrix_ranking(retriever: Retriever, claim: str, k: int, fusion: str) -
         fused = np.zeros(len(dense))
         fused[dense_rank > 0] += settings.dense_weight / (settings.rrf_k + dense_rank[dense_rank > 0])
         fused[lexical_rank > 0] += settings.lexical_weight / (settings.rrf_k + lexical_rank[lexical_rank > 0])
+        fused[written_rank > 0] += settings.written_claims_weight / (settings.rrf_k + written_rank[written_rank > 0])
         fused += 1e-6 * dense
     return [(int(i), float(fused[i]), float(dense[i]), float(lexical[i]), int(dense_rank[i]), int(lexical_rank[i]))
             for i in np.argsort(-fused, kind="stable")[:k]]

@@ -20,6 +20,13 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
     ("Dat ketamine je gelukkig maakt is echt de grootste onzin ooit.", "Dat ketamine je gelukkig maakt.", None),
     ("wist je dat ketamine ook bij paarden wordt gebruikt?", "Ketamine ook bij paarden wordt gebruikt.", None),
     ("Ketamine is een verdovingsmiddel.", "Ketamine is een verdovingsmiddel.", None),
+    # The report frame after the claim, the speaker after the verb.
+    ("Van K word je nooit verslaafd, zegt mijn buurjongen!", "Van K word je nooit verslaafd.", "mijn buurjongen"),
+    ("esketamine werkt binnen een dag, heeft mijn psychiater gezegd", "Esketamine werkt binnen een dag.",
+     "mijn psychiater"),
+    ("Het middel is in Nederland geregistreerd, aldus de fabrikant.", "Het middel is in Nederland geregistreerd.",
+     "de fabrikant"),
+    ("Zegt mijn moeder ook.", "Zegt mijn moeder ook.", None),
 ])
 def test_the_framing_is_stripped_and_the_speaker_kept(sentence, claim, speaker):
     assert claim_as_asserted(sentence) == (claim, speaker)

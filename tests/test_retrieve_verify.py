@@ -230,8 +230,7 @@ def test_training_is_deterministic_and_cross_fits_by_evidence_group(tmp_path, ch
 
     from conftest import write_config
 
-    config = load_config(write_config(tmp_path, **{"paths.verifier_model": str(tmp_path / "verifier.skops"),
-                                                   "paths.pair_memory": str(tmp_path / "pair_memory.npz")}))
+    config = load_config(write_config(tmp_path, **{"paths.verifier_model": str(tmp_path / "verifier.skops")}))
     frame = read_labelled(config.path("labelled_claims"), "train").groupby("label").head(40).reset_index(drop=True)
     groups = list(frame["group"])
     trainer = FactChecker(config, encoder=encoder, index=checker.index)

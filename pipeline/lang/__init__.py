@@ -62,6 +62,10 @@ TAG_QUESTION = re.compile(rf"[,\s]+({_alternatives(social.TAG_QUESTIONS)})\s*\?$
 # How posters frame a claim (``stance``): cues for the post reader, and what it strips to get the claim.
 REPORT_FRAME = re.compile(rf"\b(?P<speaker>{_alternatives(stance.REPORTERS)})\s+(?:{_alternatives(stance.SAYING_VERBS)})"
                           r"\s+(?:\w+\s+){0,2}?dat\b", re.IGNORECASE)
+TRAILING_REPORT = re.compile(
+    rf"[,;:\u2013-]\s*(?:(?:{_alternatives(stance.TRAILING_SAYING_VERBS)})\s+(?P<speaker>{_alternatives(stance.REPORTERS)})"
+    rf"|(?:{_alternatives(stance.PERFECT_AUXILIARIES)})\s+(?P<speaker_first>{_alternatives(stance.REPORTERS)})\s+"
+    rf"(?:{_alternatives(stance.SAYING_PARTICIPLES)}))\s*[.!?]*\s*$", re.IGNORECASE)
 SOURCE_FRAME = re.compile(rf"\b(?:{_alternatives(stance.SOURCE_FRAMES)})\b", re.IGNORECASE)
 _DENIAL = rf"(?:{_alternatives(stance.DENIAL_WORDS)}|{_alternatives(stance.DENIAL_PHRASES)})"
 DENIAL = re.compile(rf"\b{_DENIAL}\b", re.IGNORECASE)

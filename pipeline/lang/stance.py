@@ -11,6 +11,12 @@ REPORTERS = (r"(?:mijn|m'n|je|jouw|onze|de|een|die|dat|haar|zijn|z'n|hun)\s+(?:[
 SAYING_VERBS = (r"zegt", r"zei", r"zeggen", r"beweert", r"beweren", r"vertelde", r"vertelt", r"vertellen",
                 r"roept", r"roepen", r"schrijft", r"schrijven", r"claimt", r"claimen", r"denkt", r"denken",
                 r"dacht", r"dachten", r"geloven", r"gelooft")
+# A report frame after the claim, the speaker after the verb: "..., zegt mijn buurvrouw", "..., aldus de GGD",
+# "..., heeft mijn huisarts gezegd".
+TRAILING_SAYING_VERBS = (r"zegt", r"zei", r"zeggen", r"zeiden", r"beweert", r"beweren", r"vertelde", r"vertelt",
+                         r"vertellen", r"schrijft", r"schreef", r"schrijven", r"claimt", r"claimen", r"aldus")
+PERFECT_AUXILIARIES = (r"heeft", r"hebben", r"had", r"hadden")
+SAYING_PARTICIPLES = (r"gezegd", r"verteld", r"beweerd", r"geschreven", r"geclaimd", r"gepost", r"geroepen")
 # Frames with no named speaker: "volgens een studie", "las net dat", "schijnt dat".
 SOURCE_FRAMES = (r"volgens\s+(?:een|de|het|mijn|m'n|die|dat)?\s*[\w-]+(?:\s+van\s+[\w-]+)?",
                  r"(?:ik\s+)?(?:las|lees|hoorde|hoor|zag)\s+(?:net|ergens|laatst|gisteren|vandaag|online|op\s+\w+)?\s*dat",
