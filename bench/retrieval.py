@@ -64,7 +64,8 @@ def run(split: str, k: int, config_path: str | None, show_misses: bool, per_kind
             print(f"- {claim}\n    gold: {quote[:100]}\n    top:  {top[:100]}")
 
 
-METHODS = {"lexical": "BM25 only", "dense": "dense only", "rrf": "hybrid (RRF)", "rerank": "hybrid + trained rerank"}
+METHODS = {"lexical": "BM25 only", "dense": "dense only", "written": "written claims only", "rrf": "hybrid (RRF)",
+           "rerank": "hybrid + trained rerank"}
 
 
 def method_results(checker: FactChecker, texts: list[str], k: int, method: str):

@@ -61,7 +61,7 @@ class Chunking(_Section):
 class Retrieval(_Section):
     k: int = Field(ge=1, le=50)
     candidates: int = Field(ge=1, le=500)
-    fusion: Literal["rrf", "dense", "lexical"]
+    fusion: Literal["rrf", "dense", "lexical", "written"]
     rrf_k: float = Field(gt=0)
     dense_weight: float = Field(ge=0)
     lexical_weight: float = Field(ge=0)

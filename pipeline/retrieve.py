@@ -213,6 +213,8 @@ class Retriever:
         pool = np.union1d(np.union1d(found.rows, lexical_top), written_top)
         if fusion == "lexical":  # raw BM25 scores decide: add the passages the tie-break could lift into the top k
             pool = np.union1d(pool, _near_top(lexical_all, k))
+        if fusion == "written" and written_all is not None:  # the written scores decide, past the candidates too
+            pool = np.union1d(pool, _near_top(written_all + 1.0, k))  # shifted: a passage without any scores 0
         dense = self._similarity(found, vector, pool)
         lexical = lexical_all[pool]
         dense_rank = np.zeros(len(pool), dtype=int)
@@ -227,6 +229,9 @@ class Retriever:
             fused = dense.astype(np.float64)
         elif fusion == "lexical":
             fused = lexical.astype(np.float64) + _TIE_BREAK * dense  # dense breaks ties among zero scores
+        elif fusion == "written":  # the written claims alone (a baseline); -1: the passage has none
+            fused = (written_all[pool].astype(np.float64) if written_all is not None else -np.ones(len(pool))) \
+                + _TIE_BREAK * dense
         else:
             rrf_k, s = self.settings.rrf_k, self.settings
             fused = np.zeros(len(pool))

@@ -32,6 +32,7 @@ def full_matrix_ranking(retriever: Retriever, claim: str, k: int, fusion: str) -
     top_lexical = [i for i in np.argsort(-lexical, kind="stable")[:n] if lexical[i] > 0]
     lexical_rank[top_lexical] = np.arange(1, len(top_lexical) + 1)
     written_rank = np.zeros(len(dense), dtype=int)
+    written = -np.ones(len(dense))
     if index.written_claims is not None and settings.written_claims_weight:
         written = index.written_claims.passage_scores(claim, vector[0], len(dense))
         top_written = [i for i in np.argsort(-written, kind="stable")[:n] if written[i] > -1]
@@ -40,6 +41,8 @@ def full_matrix_ranking(retriever: Retriever, claim: str, k: int, fusion: str) -
         fused = dense.astype(np.float64)
     elif fusion == "lexical":
         fused = lexical.astype(np.float64) + 1e-6 * dense
+    elif fusion == "written":
+        fused = written.astype(np.float64) + 1e-6 * dense
     else:
         fused = np.zeros(len(dense))
         fused[dense_rank > 0] += settings.dense_weight / (settings.rrf_k + dense_rank[dense_rank > 0])
@@ -69,7 +72,7 @@ def test_top_rows_is_the_stable_sort_without_sorting_everything():
         assert top_rows(scores, depth).tolist() == expected.tolist()
 
 
-@pytest.mark.parametrize("fusion", ["rrf", "dense", "lexical"])
+@pytest.mark.parametrize("fusion", ["rrf", "dense", "lexical", "written"])
 def test_exact_search_ranks_the_labelled_claims_as_before(fake_checker, fusion):
     """Default setting, real corpus: same passages, same order, same scores for every labelled claim."""
     retriever = fake_checker.retriever
