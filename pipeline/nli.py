@@ -1,6 +1,6 @@
 """NLI stage: a cross-encoder that reads a passage and a claim together and says whether the passage
-entails it, contradicts it or leaves it open (``factcheck train-nli``; off by default, on in
-``configs/nli.yaml``).
+entails it, contradicts it or leaves it open (``factcheck train-nli``; on by default, off in the fast
+profile ``configs/fast.yaml``).
 
 It starts from the converted multilingual-e5-small weights (its first ``nli.layers`` layers, word
 embeddings frozen) and is trained on the written claim–passage pairs of ``corpus/pairs`` and, where

@@ -159,8 +159,8 @@ def test_a_small_config_names_only_what_it_changes(tmp_path):
     assert small.retrieval.k == 3
     assert small.model_copy(update={"retrieval": default.retrieval}) == default
     assert load_config(write(tmp_path, "", "empty.yaml")) == default
-    profile = load_config(PROJECT_ROOT / "configs" / "nli.yaml")  # `extends:` still works
-    assert profile.nli.enabled and profile.paths.verifier_model.name == "verifier-nli.skops"
+    profile = load_config(PROJECT_ROOT / "configs" / "fast.yaml")  # `extends:` still works
+    assert not profile.nli.enabled and profile.paths.verifier_model.name == "verifier-fast.skops"
 
 
 def test_a_typo_in_a_small_config_names_the_key(tmp_path):
