@@ -180,6 +180,9 @@ class NliModel:
         if record.get("settings") != _settings_record(config):
             raise FactCheckError(f"the NLI model at {folder} was trained with other nli settings; "
                                  "run `factcheck train-nli`")
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar on every start
         with loading_artefact(folder, fix):
             self.model = CrossEncoder(str(folder), device="cpu", local_files_only=True,
                                       max_length=config.nli.max_length)
