@@ -26,10 +26,18 @@ from pipeline.chunk import Passage  # noqa: E402
 from pipeline.index import Index  # noqa: E402
 from pipeline.report import classification_metrics  # noqa: E402
 from pipeline.retrieve import Hit, RetrievalResult  # noqa: E402
+from pipeline.pair_memory import MEMORY_FEATURES  # noqa: E402
 from pipeline.verify import LABELS, assess  # noqa: E402
 
 MAPPING = {"ENTAILMENT": "supported", "CONTRADICTION": "contradicted", "NEUTRAL": "unsupported"}
 DEFAULT_PATH = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "sick-nl" / "SICK_NL.txt"
+
+
+class NoWrittenClaims:
+    """Stands in for the pair memory where the passage has no written claims."""
+
+    def features(self, claim: str, claim_vector, passage_row: int) -> np.ndarray:
+        return np.zeros(len(MEMORY_FEATURES), dtype=np.float32)
 
 
 def main() -> None:
@@ -55,12 +63,15 @@ def main() -> None:
              for number, passage in enumerate(passages)]
     index = Index(items, passage_vectors, passage_vectors, None, checker.index.analyzer, {}, {})
     nli = checker.nli.predict(list(zip(passages, claims))) if checker.nli is not None else None
+    # A SICK sentence has no written claims: the pair memory's features are zeros, as for an unpaired passage.
+    memory = NoWrittenClaims() if checker.pair_memory is not None else None
     features = []
     for number, (claim, u, v) in enumerate(zip(claims, claim_vectors, passage_vectors)):
         hit = Hit(items[number], 1.0, float(u @ v), 0.0, 1, 1, number)
         features.append(assess(RetrievalResult(claim, u, [hit]), index,
                                checker.feature_config["embedding_pair_features"],
-                               nli[number:number + 1] if nli is not None else None, use_nli=nli is not None).features)
+                               nli[number:number + 1] if nli is not None else None, use_nli=nli is not None,
+                               memory=memory).features)
     predicted = checker.classifier.predict(np.vstack(features))
     gold = [MAPPING[label] for label in pairs["entailment_label"]]
     if nli is not None:
