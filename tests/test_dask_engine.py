@@ -20,7 +20,6 @@ import pipeline.distributed as distributed
 from pipeline.batch import run_batch
 from pipeline.distributed import DaskEngine
 from pipeline.errors import FactCheckError
-from pipeline.runtime import configure_runtime
 
 from conftest import ROOT
 
@@ -182,24 +181,15 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path):
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(reason="known open failure: on a clean clone with the ONNX encoder, one value of the 2-worker "
-                          "output differed in its last digit from the local engine's (November 2026); the in-process "
-                          "cluster tests above show the same output byte for byte", strict=False)
-def test_two_worker_processes_write_what_the_local_engine_writes(tmp_path, checker, monkeypatch):
+def test_two_worker_processes_write_what_the_local_engine_writes(tmp_path, checker):
     """Each worker process loads the real model from the config's folders; twelve example posts in three
-    partitions of four."""
-    import torch
-
+    partitions of four. The local engine runs the checker the CLI builds (ONNX encoder where exported), not the
+    session's torch-encoder fixture: the two encoders agree only to cosine 0.999999, which showed in the last
+    digit of a score."""
     small = checker.config.model_copy(update={"batch": checker.config.batch.model_copy(update={"chunk_rows": 4})})
-    monkeypatch.setattr(checker, "config", small)
     source = _posts_with_a_ragged_row(tmp_path)
     local, dask = tmp_path / "local.csv", tmp_path / "dask.csv"
-    threads = torch.get_num_threads()
-    configure_runtime(small)  # torch threads as the CLI (and each worker) sets them
-    try:
-        run_batch(checker, source, local, progress=False)
-    finally:
-        torch.set_num_threads(threads)
+    run_batch(distributed._load_checker(small), source, local, progress=False)
     with DaskEngine(small, workers=2) as engine:
         run_batch(None, source, dask, progress=False, engine=engine)
         assert len(engine.client.nthreads()) == 2
