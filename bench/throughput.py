@@ -1,6 +1,6 @@
 """Throughput benchmark: the raw encoder against `factcheck batch`, on the same claims, in one run.
 
-    .venv/bin/python bench/throughput.py [--repeat 2] [--rounds 2] [--profile]
+    .venv/bin/python bench/throughput.py [--repeat 2] [--rounds 2] [--profile] [--config configs/fast.yaml]
 
 1. raw encoder: the embedding model encoding the claims (query prefix), nothing else;
 2. `factcheck batch` as a fresh process, once on one row and once on all rows. The one-row run is the
@@ -64,14 +64,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="the labelled claims, this many times over")
     parser.add_argument("--rounds", type=int, default=2, help="alternating measurement rounds (median reported)")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--config", type=Path, help="a profile such as configs/fast.yaml (default: the default)")
     args = parser.parse_args()
-    config = load_config()
+    config = load_config(args.config)
     claims = list(pd.read_csv(config.path("labelled_claims"), keep_default_na=False)["claim"]) * args.repeat
 
     from pipeline.checker import FactChecker
     from pipeline.posts import normalise_post
 
-    checker = FactChecker.from_config()
+    checker = FactChecker.from_config(args.config)
     texts = [normalise_post(c) for c in claims]
     checker.encoder.encode_queries(texts[:64])  # warm-up
 
@@ -83,14 +84,16 @@ def main() -> None:
             started = time.perf_counter()
             checker.encoder.encode_queries(texts)
             encoder_rates.append(len(texts) / (time.perf_counter() - started))
-            cold, _, _ = timed_process([FACTCHECK, "batch", str(inputs["one"]), "-o", output])
-            whole, peak_kib, _ = timed_process([FACTCHECK, "batch", str(inputs["all"]), "-o", output])
+            profile = ["--config", str(args.config)] if args.config else []
+            cold, _, _ = timed_process([FACTCHECK, "batch", str(inputs["one"]), "-o", output, *profile])
+            whole, peak_kib, _ = timed_process([FACTCHECK, "batch", str(inputs["all"]), "-o", output, *profile])
             colds.append(cold)
             peaks.append(peak_kib)
             batch_rates.append((len(claims) - 1) / max(1e-9, whole - cold))
     encoder_rate, batch_rate = statistics.median(encoder_rates), statistics.median(batch_rates)
 
-    print(f"{len(claims)} claims, {config.embedding.threads} torch threads, encoder batch size "
+    runtimes = f"encoder {type(checker.encoder).__name__}, cross-encoder {type(checker.nli).__name__ if checker.nli else 'off'}"
+    print(f"{len(claims)} claims ({runtimes}), {config.embedding.threads} threads, encoder batch size "
           f"{config.embedding.batch_size}, batch chunk {config.batch.chunk_rows} rows, "
           f"median of {args.rounds} alternating rounds\n")
     print("| measure | value |\n|---|---|")

@@ -20,7 +20,7 @@ from .posts import PostAnalysis, SkippedSentence, analyse_post, claim_fingerprin
 from .results import STANCE_WORDS, CheckResult, ClaimResult, Conflict, Evidence
 from .retrieve import RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever
 from .runtime import configure_runtime
-from .text import figure_year, load_dutch_lexicon
+from .text import figure_year
 from .verify import (LABELS, Assessment, VerdictClassifier, assess, explain, feature_names, load_models,
                      short_quote)
 
@@ -81,9 +81,9 @@ class FactChecker:
         self.encoder = encoder or load_encoder(config)  # ONNX Runtime where exported: a shorter start
         self.index = index or load_index(config, self.encoder.identity)
         if nli is None and config.nli.enabled:
-            from .nli import NliModel
+            from .nli import load_nli
 
-            nli = NliModel(config)
+            nli = load_nli(config)  # ONNX Runtime where exported, as the encoder
         self.nli = nli
         self.retriever = Retriever(self.index, self.encoder, config.retrieval)
         self.classifier = classifier
@@ -91,7 +91,8 @@ class FactChecker:
         self.feature_config = feature_config or self.current_feature_config()
         self.post_reader: PostReader | None = None  # None: the sentence rules (``post_reading.rule_reading``)
         self._lock = threading.Lock()
-        load_dutch_lexicon()
+        # The Dutch word lists (half a second) load when a post first needs them: only for elongated words
+        # ("heeeel") and posts the language detector doubts.
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, require_model: bool = True) -> "FactChecker":

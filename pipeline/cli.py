@@ -88,15 +88,24 @@ def prepare_model(config: Optional[Path] = ConfigOption, overrides: Optional[lis
 @friendly_errors
 def export_onnx(config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] = SetOption,
                 force: bool = typer.Option(False, "--force", help="export again even when up to date")):
-    """Export the embedding model to ONNX Runtime (once, after `adapt`): `check` then starts without torch."""
+    """Export the embedding model and the NLI cross-encoder to ONNX Runtime (once, after `adapt` and
+    `train-nli`): `check` then starts without torch."""
+    from .nli import export_nli_onnx
     from .onnx_encoder import export_onnx as export
 
-    report = export(_settings(config, overrides), force=force)
+    settings = _settings(config, overrides)
+    report = export(settings, force=force)
     if report.status == "up to date":
         typer.echo(f"ONNX export at {report.folder} is up to date; nothing to do")
     else:
         typer.echo(f"model exported to {report.folder} in {report.seconds:.0f} s: embeddings of {report.texts} claims "
                    f"and passages within cosine {report.min_cosine:.7f} of the torch model's")
+    nli = export_nli_onnx(settings, force=force)
+    if nli.status == "up to date":
+        typer.echo(f"ONNX export at {nli.folder} is up to date; nothing to do")
+    elif nli.status == "exported":
+        typer.echo(f"NLI cross-encoder exported to {nli.folder} in {nli.seconds:.0f} s: probabilities of {nli.pairs} "
+                   f"written pairs within {nli.max_difference:.1e} of the torch model's")
 
 
 @app.command()

@@ -102,6 +102,8 @@ class Nli(_Section):
     max_length: int = Field(ge=16, le=512)
     seed: int
     top_passages: int = Field(ge=1, le=20)
+    runtime: Literal["auto", "torch", "onnx"]  # as embedding.runtime, for the cross-encoder (pipeline/nli.py)
+    onnx_max_difference: float = Field(gt=0, le=0.1)  # an ONNX export is kept only this close to torch's probabilities
 
 
 class Posts(_Section):

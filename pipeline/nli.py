@@ -27,6 +27,8 @@ from .storage import atomic_folder, file_sha256, loading_artefact, read_json, sh
 
 RECORD = "nli.json"
 _CACHE_PAIRS = 50_000
+_VERIFICATION_PAIRS = 256  # written pairs both runtimes score when the model is exported to ONNX
+_REBUILD = "run `factcheck train-nli --force` (with the same --config) to rebuild it"
 SICK_LABELS = {"ENTAILMENT": "entailment", "CONTRADICTION": "contradiction", "NEUTRAL": "neutral"}
 
 
@@ -87,7 +89,7 @@ def _record(config: Config, fingerprints: dict) -> dict:
 
 def _settings_record(config: Config) -> dict:
     """The settings that shape the trained model (not whether or how widely it is used)."""
-    return config.nli.model_dump(mode="json", exclude={"enabled", "top_passages"})
+    return config.nli.model_dump(mode="json", exclude={"enabled", "top_passages", "runtime", "onnx_max_difference"})
 
 
 def read_record(folder: Path) -> dict | None:
@@ -161,46 +163,207 @@ def _fit(base: Path, triples: list[tuple[str, str, str]], config: Config, progre
     return model
 
 
-class NliModel:
-    """Loads the trained cross-encoder once; ``predict`` gives (entailment, contradiction, neutral)
-    probabilities per (passage, claim) pair."""
+def _checked_record(config: Config) -> dict:
+    """The trained cross-encoder's record, refused when it is missing, damaged or trained with other
+    settings than the config's."""
+    folder = nli_dir(config)
+    record = read_record(folder)
+    if record is None and (folder / RECORD).exists():
+        raise FactCheckError(f"{shown_path(folder / RECORD)} is damaged (not a JSON record); {_REBUILD}")
+    if record is None:
+        raise FactCheckError(f"NLI model not found at {folder}; run `factcheck train-nli`")
+    if record.get("settings") != _settings_record(config):
+        raise FactCheckError(f"the NLI model at {folder} was trained with other nli settings; "
+                             "run `factcheck train-nli`")
+    return record
 
-    def __init__(self, config: Config):
+
+def nli_identity(folder: Path) -> str:
+    return f"nli@{file_sha256(folder / RECORD)[:16]}"
+
+
+class _CachedPairs:
+    """``predict`` for both runtimes: each (passage, claim) pair is scored once, since a claim meets the
+    same passages again (conflict checks read each passage as the best one)."""
+
+    def _start_cache(self) -> None:
         import threading
 
-        from sentence_transformers import CrossEncoder
-
-        folder = nli_dir(config)
-        record = read_record(folder)
-        fix = "run `factcheck train-nli --force` (with the same --config) to rebuild it"
-        if record is None and (folder / RECORD).exists():
-            raise FactCheckError(f"{shown_path(folder / RECORD)} is damaged (not a JSON record); {fix}")
-        if record is None:
-            raise FactCheckError(f"NLI model not found at {folder}; run `factcheck train-nli`")
-        if record.get("settings") != _settings_record(config):
-            raise FactCheckError(f"the NLI model at {folder} was trained with other nli settings; "
-                                 "run `factcheck train-nli`")
-        import transformers
-
-        transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar on every start
-        with loading_artefact(folder, fix):
-            self.model = CrossEncoder(str(folder), device="cpu", local_files_only=True,
-                                      max_length=config.nli.max_length)
-        self.batch_size = config.nli.batch_size * 4
-        self.identity = f"nli@{file_sha256(folder / RECORD)[:16]}"
         self._lock = threading.Lock()
-        # A claim meets the same passages again (conflict checks read each passage as the best one).
         self._seen: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    def _score(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        raise NotImplementedError
 
     def predict(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """One row per (passage, claim): entailment, contradiction, neutral."""
         with self._lock:
             missing = list(dict.fromkeys(pair for pair in pairs if pair not in self._seen))
             if missing:
-                scores = self.model.predict([list(pair) for pair in missing], batch_size=self.batch_size,
-                                            apply_softmax=True, convert_to_numpy=True, show_progress_bar=False)
-                self._seen.update(zip(missing, np.asarray(scores, dtype=np.float32)))
+                self._seen.update(zip(missing, np.asarray(self._score(missing), dtype=np.float32)))
                 while len(self._seen) > _CACHE_PAIRS:
                     self._seen.popitem(last=False)
             rows = [self._seen[pair] for pair in pairs]
         return np.vstack(rows) if rows else np.zeros((0, len(PAIR_LABELS)), dtype=np.float32)
+
+
+class NliModel(_CachedPairs):
+    """The trained cross-encoder on torch (sentence-transformers' ``CrossEncoder``), loaded once."""
+
+    def __init__(self, config: Config):
+        from sentence_transformers import CrossEncoder
+
+        _checked_record(config)
+        folder = nli_dir(config)
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar on every start
+        with loading_artefact(folder, _REBUILD):
+            self.model = CrossEncoder(str(folder), device="cpu", local_files_only=True,
+                                      max_length=config.nli.max_length)
+        self.batch_size = config.nli.batch_size * 4
+        self.identity = nli_identity(folder)
+        self._start_cache()
+
+    def _score(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        return self.model.predict([list(pair) for pair in pairs], batch_size=self.batch_size, apply_softmax=True,
+                                  convert_to_numpy=True, show_progress_bar=False)
+
+
+class OnnxNliModel(_CachedPairs):
+    """The same cross-encoder on ONNX Runtime (``factcheck export-onnx``): its probabilities within
+    ``nli.onnx_max_difference`` of torch's, checked when exported, without importing torch."""
+
+    def __init__(self, config: Config, folder: Path | None = None):
+        from .onnx_encoder import MODEL_FILE, SharedTokenizer, inference_session
+
+        _checked_record(config)
+        source, folder = nli_dir(config), folder or nli_onnx_dir(config)
+        self.tokenizer = SharedTokenizer(source / "tokenizer.json", config.nli.max_length, _REBUILD)
+        self.session = inference_session(folder / MODEL_FILE, config.embedding.threads,
+                                         "run `factcheck export-onnx --force` to rebuild it")
+        self.batch_size = config.nli.batch_size * 4
+        self.identity = nli_identity(source)
+        self._start_cache()
+
+    def _score(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        scores = np.zeros((len(pairs), len(PAIR_LABELS)), dtype=np.float32)
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))  # little padding
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            scores[rows] = self.session.run(None, self.tokenizer.feed([pairs[i] for i in rows]))[0]
+        return scores
+
+
+def nli_onnx_dir(config: Config) -> Path:
+    """Beside the cross-encoder's folder, so that its record's fingerprint (the model's identity) stays."""
+    return config.path("models_dir") / f"{nli_dir(config).name}.onnx"
+
+
+def nli_export_problem(config: Config) -> str | None:
+    """Why the ONNX export cannot serve the configured cross-encoder (None when it can)."""
+    from .onnx_encoder import export_record_problem
+
+    folder = nli_dir(config)
+    identity = nli_identity(folder) if (folder / RECORD).is_file() else None
+    return export_record_problem(nli_onnx_dir(config), identity, "factcheck export-onnx",
+                                 f"NLI model not found at {shown_path(folder)}; run `factcheck train-nli`")
+
+
+def load_nli(config: Config) -> NliModel | OnnxNliModel:
+    """The cross-encoder for checking: on ONNX Runtime where ``nli.runtime`` allows it and a current export
+    exists (no torch import: seconds off the start), else on torch."""
+    if config.nli.runtime != "torch":
+        problem = nli_export_problem(config)
+        if problem is None:
+            return OnnxNliModel(config)
+        if config.nli.runtime == "onnx":
+            raise FactCheckError(f"{problem} (nli.runtime is onnx)")
+    return NliModel(config)
+
+
+@dataclass(frozen=True)
+class NliExportReport:
+    status: str                 # "exported" | "up to date" | "disabled"
+    folder: Path
+    max_difference: float = float("nan")
+    pairs: int = 0
+    seconds: float = 0.0
+
+
+def _verification_pairs(config: Config) -> list[tuple[str, str]]:
+    """What both runtimes score to compare them: an even sample of the written pairs, as training reads them,
+    and one pair far longer than ``nli.max_length`` (cut the same way)."""
+    from .posts import normalise_post
+
+    pairs = read_pairs(config.path("training_pairs"))
+    step = max(1, len(pairs) // _VERIFICATION_PAIRS)
+    sample = [(premise, normalise_post(hypothesis)) for premise, hypothesis in
+              zip(pairs["premise"][::step], pairs["hypothesis"][::step])]
+    if sample:
+        sample.append((" ".join(premise for premise, _ in sample[:40]), " ".join(h for _, h in sample[:10])))
+    return sample
+
+
+def export_nli_onnx(config: Config, force: bool = False) -> NliExportReport:
+    """Export the trained cross-encoder to ONNX and keep it only if its probabilities stay within
+    ``nli.onnx_max_difference`` of the torch model's on the verification pairs."""
+    from .onnx_encoder import EXPORT_FORMAT, MODEL_FILE, RECORD as EXPORT_RECORD
+
+    folder = nli_onnx_dir(config)
+    if not config.nli.enabled:
+        return NliExportReport("disabled", folder)
+    if not force and nli_export_problem(config) is None:
+        record = read_json(folder / EXPORT_RECORD) or {}
+        return NliExportReport("up to date", folder, record.get("max_difference", float("nan")),
+                               record.get("pairs", 0))
+    started = time.perf_counter()
+    reference_model = NliModel(config)
+    pairs = _verification_pairs(config)
+    reference = reference_model.predict(pairs)
+    with atomic_folder(folder) as work:
+        _write_nli_graph(reference_model.model.model, reference_model.model.tokenizer, work / MODEL_FILE)
+        exported = OnnxNliModel(config, work).predict(pairs)
+        difference = float(np.abs(exported - reference).max()) if pairs else 0.0
+        if difference > config.nli.onnx_max_difference:
+            raise FactCheckError(f"the ONNX export's NLI probabilities differ by up to {difference:.2g} from the torch "
+                                 f"model's (nli.onnx_max_difference is {config.nli.onnx_max_difference:g}); not kept, "
+                                 "the torch model stays in use")
+        from importlib import metadata
+
+        (work / EXPORT_RECORD).write_text(json.dumps({
+            "format": EXPORT_FORMAT, "identity": reference_model.identity, "source": str(shown_path(nli_dir(config))),
+            "max_difference": difference, "pairs": len(pairs), "max_length": config.nli.max_length,
+            "torch": metadata.version("torch"), "onnxruntime": metadata.version("onnxruntime"),
+        }, indent=2), encoding="utf-8")
+    return NliExportReport("exported", folder, difference, len(pairs), time.perf_counter() - started)
+
+
+def _write_nli_graph(model, tokenizer, path: Path) -> None:
+    """Trace the classifier with a softmax over its logits into one ONNX graph with a free batch size and
+    length; its weights go to one file beside it."""
+    import warnings
+
+    import torch
+
+    from .onnx_encoder import weights_beside
+
+    class Probabilities(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+            return torch.softmax(logits, dim=-1)
+
+    example = tokenizer(["een passage", "nog een iets langere passage"], ["een bewering", "nog een"],
+                        padding=True, return_tensors="pt")
+    axes = {0: "batch", 1: "tokens"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes and deprecations are not the user's concern
+        torch.onnx.export(Probabilities().eval(), (example["input_ids"], example["attention_mask"]), str(path),
+                          dynamo=False, opset_version=17, input_names=["input_ids", "attention_mask"],
+                          output_names=["probabilities"], external_data=False,
+                          dynamic_axes={"input_ids": axes, "attention_mask": axes, "probabilities": {0: "batch"}})
+    weights_beside(path)

@@ -30,7 +30,7 @@ import numpy as np
 from .config import Config
 from .embed import encoder_identity, folder_prompts, load_sentence_model, model_dir
 from .errors import FactCheckError
-from .storage import atomic_folder, loading_artefact, read_json, shown_path
+from .storage import atomic_folder, file_sha256, loading_artefact, read_json, shown_path
 
 MODEL_FILE = "model.onnx"
 WEIGHTS_FILE = "model.onnx.data"  # the weights beside the graph: ONNX Runtime maps them instead of copying
@@ -55,19 +55,25 @@ def onnx_dir(config: Config) -> Path:
 
 def export_problem(config: Config) -> str | None:
     """Why the ONNX export cannot serve the configured model (None when it can)."""
-    folder = onnx_dir(config)
+    source = model_dir(config)
+    identity = encoder_identity(config, source) if (source / "modules.json").exists() else None
+    return export_record_problem(onnx_dir(config), identity, "factcheck export-onnx",
+                                 f"embedding model not found at {shown_path(source)}")
+
+
+def export_record_problem(folder: Path, identity: str | None, command: str, no_model: str) -> str | None:
+    """Why the export in ``folder`` is not a current export of the model named ``identity`` (None: the
+    model itself is missing, said by ``no_model``); None when it is current."""
     record = read_json(folder / RECORD)
     if record is None or not all((folder / name).is_file() for name in (MODEL_FILE, WEIGHTS_FILE)):
-        return f"no ONNX export at {shown_path(folder)}; run `factcheck export-onnx`"
-    source = model_dir(config)
-    if not (source / "modules.json").exists():
-        return f"embedding model not found at {shown_path(source)}"
-    if record.get("identity") != encoder_identity(config, source):
-        return (f"the ONNX export at {shown_path(folder)} was made from another model; "
-                "run `factcheck export-onnx` to export it again")
+        return f"no ONNX export at {shown_path(folder)}; run `{command}`"
+    if identity is None:
+        return no_model
+    if record.get("identity") != identity:
+        return f"the ONNX export at {shown_path(folder)} was made from another model; run `{command}` to export it again"
     if record.get("format") != EXPORT_FORMAT:
         return (f"the ONNX export at {shown_path(folder)} was made by an older version; "
-                "run `factcheck export-onnx` to export it again")
+                f"run `{command}` to export it again")
     return None
 
 
@@ -142,8 +148,6 @@ def export_onnx(config: Config, force: bool = False) -> ExportReport:
 def _write_graph(model, path: Path, torch) -> None:
     """Trace the transformer with sentence-transformers' mean pooling and normalisation into one ONNX graph
     with a free batch size and text length; its weights go to one file beside it."""
-    import onnx
-
     transformer = model[0].auto_model
 
     class Embedder(torch.nn.Module):
@@ -166,8 +170,61 @@ def _write_graph(model, path: Path, torch) -> None:
                           dynamo=False, opset_version=17, input_names=["input_ids", "attention_mask"],
                           output_names=["embedding"], external_data=False,
                           dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}})
+    weights_beside(path)
+
+
+def weights_beside(path: Path) -> None:
+    """Move a graph's weights into ``WEIGHTS_FILE`` beside it, which ONNX Runtime maps instead of copying."""
+    import onnx
+
     onnx.save_model(onnx.load(str(path)), str(path), save_as_external_data=True, all_tensors_to_one_file=True,
                     location=WEIGHTS_FILE, size_threshold=1024)
+
+
+def inference_session(path: Path, threads: int, fix: str):
+    """An ONNX Runtime session on the CPU with ``threads`` intra-op threads; a damaged file stops with one
+    line naming it and ``fix``."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # warnings about unused initialisers are not the user's concern
+    with loading_artefact(path, fix):
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+_TOKENIZERS: dict[str, object] = {}  # loaded tokenizer.json files by content hash
+_TOKENIZER_LOCK = threading.Lock()
+
+
+class SharedTokenizer:
+    """A model folder's ``tokenizer.json`` as the model's inputs (``feed``), cut at ``max_length`` tokens (a
+    pair longest first, as transformers cuts it) and padded to the longest in a batch. The encoder and the
+    cross-encoder start from the same e5 tokenizer, whose loading takes half a second: one file is loaded
+    once, and each user sets its own cut under one lock."""
+
+    def __init__(self, path: Path, max_length: int, fix: str):
+        from tokenizers import Tokenizer
+
+        key = file_sha256(path) if path.is_file() else str(path)
+        with _TOKENIZER_LOCK:
+            if key not in _TOKENIZERS:
+                with loading_artefact(path, fix):
+                    _TOKENIZERS[key] = Tokenizer.from_file(str(path))
+            self.tokenizer = _TOKENIZERS[key]
+            # The pad token is masked out, so which one pads does not change the result.
+            pad = self.tokenizer.padding or {"pad_id": 0, "pad_token": self.tokenizer.id_to_token(0)}
+        self.max_length, self.pad_id, self.pad_token = max_length, pad["pad_id"], pad["pad_token"]
+
+    def feed(self, inputs: list) -> dict[str, np.ndarray]:
+        """``input_ids`` and ``attention_mask`` of texts, or of (first, second) pairs."""
+        with _TOKENIZER_LOCK:
+            self.tokenizer.enable_truncation(self.max_length, strategy="longest_first")
+            self.tokenizer.enable_padding(pad_id=self.pad_id, pad_token=self.pad_token)
+            encodings = self.tokenizer.encode_batch(inputs)
+        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
 
 
 class OnnxEncoder:
@@ -175,29 +232,16 @@ class OnnxEncoder:
     the same interface and identity as ``embed.Encoder``, whose model it was exported from."""
 
     def __init__(self, config: Config, folder: Path | None = None):
-        import onnxruntime
-        from tokenizers import Tokenizer
-
         source = model_dir(config)
         folder = folder or onnx_dir(config)
         self.batch_size = config.embedding.batch_size
         self.prompts = folder_prompts(source, config.embedding.symmetric_prefix)
         self.identity = encoder_identity(config, source)
         fix = "run `factcheck export-onnx --force` to rebuild it"
-        with loading_artefact(source / "tokenizer.json", "run `factcheck adapt --force` to rebuild it"):
-            self.tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
         # As sentence-transformers cuts and pads: at max_seq_length tokens, padded to the longest in a batch.
-        self.tokenizer.enable_truncation(config.embedding.max_seq_length)
-        # The pad token is masked out, so which one pads does not change the embedding.
-        pad = self.tokenizer.padding or {"pad_id": 0, "pad_token": self.tokenizer.id_to_token(0)}
-        self.tokenizer.enable_padding(pad_id=pad["pad_id"], pad_token=pad["pad_token"])
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = config.embedding.threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # warnings about unused initialisers are not the user's concern
-        with loading_artefact(folder / MODEL_FILE, fix):
-            self.session = onnxruntime.InferenceSession(str(folder / MODEL_FILE), options,
-                                                        providers=["CPUExecutionProvider"])
+        self.tokenizer = SharedTokenizer(source / "tokenizer.json", config.embedding.max_seq_length,
+                                         "run `factcheck adapt --force` to rebuild it")
+        self.session = inference_session(folder / MODEL_FILE, config.embedding.threads, fix)
         self.dimension = int(self.session.get_outputs()[0].shape[1])
         self._lock = threading.Lock()
 
@@ -209,10 +253,7 @@ class OnnxEncoder:
         with self._lock:
             for start in range(0, len(order), self.batch_size):
                 rows = order[start:start + self.batch_size]
-                encodings = self.tokenizer.encode_batch([texts[i] for i in rows])
-                feed = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
-                vectors[rows] = self.session.run(None, feed)[0]
+                vectors[rows] = self.session.run(None, self.tokenizer.feed([texts[i] for i in rows]))[0]
         return vectors
 
     def encode_queries(self, texts: list[str], progress: bool = False) -> np.ndarray:
