@@ -177,9 +177,17 @@ class FactChecker:
                         meta.get("date"), figure_year(passage.text))
 
     # ------------------------------------------------------------------ features
-    def assess_claims(self, claims: list[str]) -> tuple[list[RetrievalResult], list[Assessment]]:
-        """Retrieve and compute verdict features for many claims at once (one encoder batch)."""
-        results = self.retriever.search_many(claims) if claims else []
+    def assess_claims(self, claims: list[str], encoded: dict[str, np.ndarray] | None = None
+                      ) -> tuple[list[RetrievalResult], list[Assessment]]:
+        """Retrieve and compute verdict features for many claims at once (one encoder batch). ``encoded``:
+        query vectors already computed by text (a plain claim is also the sentence the post reader read)."""
+        if not claims:
+            return [], []
+        known = dict(encoded or {})
+        missing = list(dict.fromkeys(claim for claim in claims if claim not in known))
+        if missing:
+            known.update(zip(missing, self.encoder.encode_queries(missing)))
+        results = self.retriever.search_many(claims, vectors=np.vstack([known[claim] for claim in claims]))
         return results, self.assess(results)
 
     def assess(self, results: list[RetrievalResult]) -> list[Assessment]:
@@ -223,10 +231,10 @@ class FactChecker:
     def _check_batch(self, texts: list[str]) -> list[CheckResult]:
         analyses = [analyse_post(text if isinstance(text, str) else "", self.config.posts) for text in texts]
         with self._lock:  # encoder and classifier calls are serialised; the rest is per call
-            readings = self._read(analyses)
+            readings, encoded = self._read(analyses)
             checkable = [(number, reading) for number, post in enumerate(readings) for reading in post
                          if reading.checkable]
-            retrievals, assessments = self.assess_claims([reading.claim for _, reading in checkable])
+            retrievals, assessments = self.assess_claims([reading.claim for _, reading in checkable], encoded)
             probabilities = self._predict(assessments)
             conflicts = self._conflicts(retrievals, probabilities)
         per_post: dict[int, list[ClaimResult]] = {}
@@ -250,16 +258,18 @@ class FactChecker:
         return [self._aggregate(analysis, post, per_post.get(number, []))
                 for number, (analysis, post) in enumerate(zip(analyses, readings))]
 
-    def _read(self, analyses: list[PostAnalysis]) -> list[list[SentenceReading]]:
+    def _read(self, analyses: list[PostAnalysis]) -> tuple[list[list[SentenceReading]], dict[str, np.ndarray]]:
         """Each Dutch post's sentences read by the trained post reader (the rules without one); none for
-        a post in another language."""
+        a post in another language. Also the query vectors of the sentences, by text, where the reader
+        embedded them."""
         settings = self.config.posts
         dutch = [is_dutch(analysis, settings) for analysis in analyses]
         if self.post_reader is None:
-            return [rule_reading(a.sentences, settings) if ok else [] for a, ok in zip(analyses, dutch)]
+            return [rule_reading(a.sentences, settings) if ok else [] for a, ok in zip(analyses, dutch)], {}
         vectors = None
         if self.post_reader.use_embeddings:
-            vectors = self.encoder.encode_queries([s.text for a, ok in zip(analyses, dutch) if ok for s in a.sentences])
+            sentences = [s.text for a, ok in zip(analyses, dutch) if ok for s in a.sentences]
+            vectors = self.encoder.encode_queries(sentences)
         readings, offset = [], 0
         for analysis, ok in zip(analyses, dutch):
             if not ok:
@@ -269,7 +279,7 @@ class FactChecker:
             own = vectors[offset:offset + count] if vectors is not None else None
             readings.append(self.post_reader.read(analysis.sentences, own, settings))
             offset += count
-        return readings
+        return readings, (dict(zip(sentences, vectors)) if vectors is not None else {})
 
     def _predict(self, assessments: list[Assessment]) -> np.ndarray:
         if not assessments:

@@ -161,12 +161,14 @@ class Retriever:
         return np.asarray(self.index.bm25.get_scores(terms), dtype=np.float32)
 
     def search_many(self, claims: list[str], k: int | None = None, fusion: str | None = None,
-                    rerank: bool = True) -> list[RetrievalResult]:
-        """Rank passages for many claims (one encoder call); the best ``k`` per claim, best first."""
+                    rerank: bool = True, vectors: np.ndarray | None = None) -> list[RetrievalResult]:
+        """Rank passages for many claims (one encoder call, none when their query ``vectors`` are given);
+        the best ``k`` per claim, best first."""
         k = self.settings.k if k is None else k
         if k < 1:
             raise FactCheckError(f"k must be 1 or more, got {k}")
-        vectors = self.encoder.encode_queries(claims)
+        if vectors is None:
+            vectors = self.encoder.encode_queries(claims)
         depth = self.settings.rerank_depth if (rerank and self.reranker is not None) else 0
         wanted = max(k, depth)
         # The dense candidates, and the most similar passages that order the rest of the top ``wanted``.
