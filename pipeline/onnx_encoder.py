@@ -163,20 +163,23 @@ def _write_graph(model, path: Path, torch) -> None:
 
     example = model.tokenizer(["query: een voorbeeld", "passage: nog een iets langer voorbeeld"],
                               padding=True, return_tensors="pt")
+    trace_to_onnx(Embedder(), example, path, "embedding")
+
+
+def trace_to_onnx(module, example, path: Path, output: str) -> None:
+    """Trace ``module`` (input_ids, attention_mask -> ``output``) on the tokenised ``example`` into an ONNX
+    graph with a free batch size and length; its weights go to ``WEIGHTS_FILE`` beside it, which ONNX Runtime
+    maps instead of copying."""
+    import onnx
+    import torch
+
     axes = {0: "batch", 1: "tokens"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes on shapes and deprecations are not the user's concern
-        torch.onnx.export(Embedder().eval(), (example["input_ids"], example["attention_mask"]), str(path),
+        torch.onnx.export(module.eval(), (example["input_ids"], example["attention_mask"]), str(path),
                           dynamo=False, opset_version=17, input_names=["input_ids", "attention_mask"],
-                          output_names=["embedding"], external_data=False,
-                          dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}})
-    weights_beside(path)
-
-
-def weights_beside(path: Path) -> None:
-    """Move a graph's weights into ``WEIGHTS_FILE`` beside it, which ONNX Runtime maps instead of copying."""
-    import onnx
-
+                          output_names=[output], external_data=False,
+                          dynamic_axes={"input_ids": axes, "attention_mask": axes, output: {0: "batch"}})
     onnx.save_model(onnx.load(str(path)), str(path), save_as_external_data=True, all_tensors_to_one_file=True,
                     location=WEIGHTS_FILE, size_threshold=1024)
 

@@ -24,9 +24,9 @@ from .storage import atomic_file, load_skops, loading_artefact
 from .posts import PostSentence
 from .labelled_posts import CHECKABLE, SENTENCE_CLASSES, STANCES
 from .lang import POST_DATA_MODULES, fingerprint
-from .lang import (ADVICE_OPENING, ADVICE_PHRASE, DENIAL, DENIAL_SUFFIX, GREETING, LAUGHTER, LEADING_QUESTION,
-                   MOCKING_FRAME, NEGATIONS, OPINION, QUANTIFIERS, QUESTION_WORD_OPENING, REPORT_FRAME,
-                   SCEPTICAL_QUESTION, SOURCE_FRAME, TRAILING_REPORT)
+from .lang import (ADVICE_OPENING, ADVICE_PHRASE, DENIAL, DENIAL_SUFFIX, DRUG_MENTION, DUMMY_SUBJECT_TAIL, GREETING,
+                   LAUGHTER, LEADING_QUESTION, MOCKING_FRAME, NEGATIONS, OPINION, QUANTIFIERS, QUESTION_WORD_OPENING,
+                   REFERRING_SUBJECT, REPORT_FRAME, SCEPTICAL_QUESTION, SOURCE_FRAME, TRAILING_REPORT)
 
 _WORDS = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)?")
 _FIRST_PERSON = frozenset({"ik", "mijn", "m'n", "me", "mij", "wij", "we", "ons", "onze"})
@@ -132,6 +132,25 @@ def claim_as_asserted(sentence: str) -> tuple[str, str | None]:
     return (text[:1].upper() + text[1:] + "." if text else sentence), speaker
 
 
+def with_referent(claim: str, referent: str | None) -> str:
+    """A claim whose subject points back ("En het wordt elk jaar duurder.") with the drug an earlier sentence
+    of the post named in its place ("Ketamine wordt elk jaar duurder."); else the claim as it is."""
+    if referent is None or DRUG_MENTION.search(claim):
+        return claim
+    match = REFERRING_SUBJECT.match(claim)
+    if match is None:
+        return claim
+    rest = claim[match.end():]
+    if DUMMY_SUBJECT_TAIL.match(rest):
+        return claim  # "Het is belangrijk om ...": a dummy subject
+    return f"{referent[:1].upper()}{referent[1:]} {rest}"
+
+
+def last_drug_named(text: str, before: str | None) -> str | None:
+    found = DRUG_MENTION.findall(text)
+    return found[-1].lower() if found else before
+
+
 # How a sentence that is not checked is reported.
 SKIP_REASONS = {"question": "vraag", "opinion": "mening", "advice": "advies of oproep",
                 "other": "groet, te kort of overig"}
@@ -224,17 +243,19 @@ class PostReader(BaseEstimator):
         X = self.features([s.raw for s in sentences], vectors)
         classes, confidences = self.predict_classes(X)
         stances = self.stance_probabilities(X)
-        readings = []
+        readings, referent = [], None  # referent: the drug the post last named
         for sentence, sentence_class, confidence, stance in zip((s.text for s in sentences), classes, confidences,
                                                                 stances):
             if too_short(sentence, settings):
                 sentence_class = "other"  # too short to check, whatever it looks like
             if sentence_class not in CHECKABLE:
                 readings.append(SentenceReading(sentence, str(sentence_class), round(float(confidence), 4)))
-                continue
-            claim, speaker = claim_as_asserted(sentence)
-            readings.append(SentenceReading(sentence, str(sentence_class), round(float(confidence), 4),
-                                            max(stance, key=stance.get), stance, claim, speaker))
+            else:
+                claim, speaker = claim_as_asserted(sentence)
+                readings.append(SentenceReading(sentence, str(sentence_class), round(float(confidence), 4),
+                                                max(stance, key=stance.get), stance, with_referent(claim, referent),
+                                                speaker))
+            referent = last_drug_named(sentence, referent)
         return readings
 
 

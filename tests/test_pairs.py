@@ -88,3 +88,24 @@ def test_an_nli_model_trained_with_other_settings_is_refused_before_loading(conf
     (nli_dir(settings) / "nli.json").write_text(json.dumps({"settings": {"layers": 12}}), encoding="utf-8")
     with pytest.raises(FactCheckError, match="trained with other nli settings"):
         NliModel(settings)
+
+
+def test_nli_batches_take_every_pair_once_and_pair_like_lengths():
+    import random
+
+    from pipeline.nli import _length_bucketed_batches
+
+    lengths = [random.Random(i).randint(10, 128) for i in range(1000)]
+    bucketed = _length_bucketed_batches(lengths, 16, 50, random.Random(0))
+    plain = _length_bucketed_batches(lengths, 16, 1, random.Random(0))
+    for batches in (bucketed, plain):
+        assert sorted(i for batch in batches for i in batch) == list(range(1000))
+        assert len(batches) == 63 and max(map(len, batches)) == 16
+
+    def padded(batches):
+        return sum(max(lengths[i] for i in batch) * len(batch) for batch in batches)
+
+    assert padded(bucketed) < 0.8 * padded(plain)
+    order = list(range(1000))
+    random.Random(0).shuffle(order)
+    assert [i for batch in plain for i in batch] == order  # 1: the plain shuffled batches of before

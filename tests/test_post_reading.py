@@ -27,9 +27,32 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
     ("Het middel is in Nederland geregistreerd, aldus de fabrikant.", "Het middel is in Nederland geregistreerd.",
      "de fabrikant"),
     ("Zegt mijn moeder ook.", "Zegt mijn moeder ook.", None),
+    # Past tense, and an unnamed someone.
+    ("Iemand op reddit beweerde dat je van één keer K al verslaafd raakt.", "Je van één keer K al verslaafd raakt.",
+     "Iemand op reddit"),
+    ("mijn neef schreef dat ketamine in de VS verboden is", "Ketamine in de VS verboden is.", "mijn neef"),
 ])
 def test_the_framing_is_stripped_and_the_speaker_kept(sentence, claim, speaker):
     assert claim_as_asserted(sentence) == (claim, speaker)
+
+
+@pytest.mark.parametrize("claim, referent, checked", [
+    ("En het wordt elk jaar duurder.", "ketamine", "Ketamine wordt elk jaar duurder."),
+    ("Dat spul maakt je blaas kapot.", "ketamine", "Ketamine maakt je blaas kapot."),
+    ("Hij werkt binnen een uur.", "esketamine", "Esketamine werkt binnen een uur."),
+    ("En het wordt elk jaar duurder.", None, "En het wordt elk jaar duurder."),   # no drug named before
+    ("Het is belangrijk om te testen.", "ketamine", "Het is belangrijk om te testen."),  # a dummy subject
+    ("Het is bewezen dat het werkt.", "ketamine", "Het is bewezen dat het werkt."),
+    ("Dat is onzin.", "ketamine", "Dat is onzin."),                             # points at a statement
+    ("Die neusspray is in 2019 goedgekeurd.", "ketamine", "Die neusspray is in 2019 goedgekeurd."),
+    ("Ketamine is duur.", "esketamine", "Ketamine is duur."),                   # names its own subject
+])
+def test_a_subject_pointing_back_is_checked_as_the_drug_the_post_named(claim, referent, checked):
+    from pipeline.post_reading import last_drug_named, with_referent
+
+    assert with_referent(claim, referent) == checked
+    assert last_drug_named("ik nam esketamine en daarna ketamine", None) == "ketamine"
+    assert last_drug_named("geen middel genoemd", "esketamine") == "esketamine"
 
 
 def test_denying_swaps_supported_and_contradicted_in_proportion_to_the_stance():

@@ -66,6 +66,11 @@ TRAILING_REPORT = re.compile(
     rf"[,;:\u2013-]\s*(?:(?:{_alternatives(stance.TRAILING_SAYING_VERBS)})\s+(?P<speaker>{_alternatives(stance.REPORTERS)})"
     rf"|(?:{_alternatives(stance.PERFECT_AUXILIARIES)})\s+(?P<speaker_first>{_alternatives(stance.REPORTERS)})\s+"
     rf"(?:{_alternatives(stance.SAYING_PARTICIPLES)}))\s*[.!?]*\s*$", re.IGNORECASE)
+DRUG_MENTION = re.compile(rf"\b(?:{_alternatives(ketamine.DRUG_NAMES)})\b", re.IGNORECASE)
+REFERRING_SUBJECT = re.compile(rf"^(?:(?:en|maar|ook|want|dus)\s+)?(?:{_alternatives(stance.REFERRING_SUBJECTS)})\s+"
+                               rf"(?=(?:{_alternatives(stance.SUBJECT_VERBS)})\b)", re.IGNORECASE)
+DUMMY_SUBJECT_TAIL = re.compile(rf"(?:is|was)\s+(?:[\w-]+\s+){{0,2}}?(?:{_alternatives(stance.DUMMY_SUBJECT_TAIL)})\b",
+                                re.IGNORECASE)
 SOURCE_FRAME = re.compile(rf"\b(?:{_alternatives(stance.SOURCE_FRAMES)})\b", re.IGNORECASE)
 _DENIAL = rf"(?:{_alternatives(stance.DENIAL_WORDS)}|{_alternatives(stance.DENIAL_PHRASES)})"
 DENIAL = re.compile(rf"\b{_DENIAL}\b", re.IGNORECASE)

@@ -1,6 +1,8 @@
 """What is particular to this corpus's subject (ketamine, drugs, Dutch health care), kept apart from
 general Dutch so another subject replaces this file only."""
 
+# What a referring pronoun in a post may stand for, as posts read once normalised (slang already "ketamine").
+DRUG_NAMES = (r"(?:es|ar|s-|r-|rs-)?ketamine", r"spravato")
 # Street names of the drug, as posts write them.
 DRUG_SLANG = {"k": "ketamine", "keta": "ketamine", "ket": "ketamine", "special k": "ketamine"}
 

@@ -7,10 +7,14 @@ as asserted; they never decide a stance on their own.
 
 # "<who> zegt dat X": the claim is someone else's. The named group is whose claim it is.
 REPORTERS = (r"(?:mijn|m'n|je|jouw|onze|de|een|die|dat|haar|zijn|z'n|hun)\s+(?:[\w'-]+\s+){0,3}?[\w'-]+",
-             r"(?:ze|zij|men|iedereen|mensen|sommigen|velen|veel\s+mensen|artsen|experts|wetenschappers)")
-SAYING_VERBS = (r"zegt", r"zei", r"zeggen", r"beweert", r"beweren", r"vertelde", r"vertelt", r"vertellen",
-                r"roept", r"roepen", r"schrijft", r"schrijven", r"claimt", r"claimen", r"denkt", r"denken",
-                r"dacht", r"dachten", r"geloven", r"gelooft")
+             r"(?:ze|zij|men|iedereen|mensen|sommigen|velen|veel\s+mensen|artsen|experts|wetenschappers)",
+             r"iemand(?:\s+(?:op|in|van|bij)\s+[\w'-]+)?")  # "iemand op reddit beweerde dat"
+# Present and past tense: "beweert" and "beweerde" pass a claim on alike.
+SAYING_VERBS = (r"zegt", r"zei", r"zeggen", r"zeiden", r"beweert", r"beweerde", r"beweren", r"beweerden",
+                r"vertelde", r"vertelt", r"vertellen", r"vertelden", r"roept", r"riep", r"roepen", r"riepen",
+                r"schrijft", r"schreef", r"schrijven", r"schreven", r"claimt", r"claimde", r"claimen", r"claimden",
+                r"postte", r"postten", r"denkt", r"denken", r"dacht", r"dachten", r"geloven", r"gelooft",
+                r"geloofde", r"geloofden")
 # A report frame after the claim, the speaker after the verb: "..., zegt mijn buurvrouw", "..., aldus de GGD",
 # "..., heeft mijn huisarts gezegd".
 TRAILING_SAYING_VERBS = (r"zegt", r"zei", r"zeggen", r"zeiden", r"beweert", r"beweren", r"vertelde", r"vertelt",
@@ -59,3 +63,15 @@ ADVICE_OPENERS = (r"wees", r"doe", r"let\s+op", r"pas\s+op", r"check", r"lees", 
 ADVICE_PHRASES = (r"doe\s+je\s+eigen\s+onderzoek", r"(?:je|jullie|u)\s+(?:moet|moeten|kunt|kan)\s+(?:echt\s+)?",
                   r"(?:ik\s+)?(?:raad|raden)\s+(?:het\s+)?(?:iedereen\s+)?(?:aan|af)", r"tip:", r"advies:", r"pro\s*tip",
                   r"zorg\s+(?:dat|voor)", r"niet\s+doen", r"stay\s+safe", r"take\s+care")
+
+# A later sentence that refers back to the drug: "... keta ... . En het wordt elk jaar duurder." The pronoun
+# (or "dat spul") as subject, followed by a finite verb; the claim is checked with the drug named.
+# Bare "dit" and "dat" are left out: they mostly point back at a statement ("Dat is onzin"), not at the drug.
+REFERRING_SUBJECTS = (r"het", r"hij", r"(?:dit|dat|het)\s+(?:spul|middel|goedje|medicijn)")
+SUBJECT_VERBS = (r"is", r"was", r"wordt", r"werd", r"zorgt", r"maakt", r"geeft", r"werkt", r"helpt", r"kan",
+                 r"mag", r"moet", r"heeft", r"had", r"staat", r"gaat", r"blijft", r"komt", r"duurt", r"kost",
+                 r"verhoogt", r"verlaagt", r"vertraagt", r"versnelt", r"veroorzaakt", r"beschadigt", r"remt",
+                 r"blokkeert", r"verdooft", r"verslaaft", r"geneest", r"zit")
+# "Het is belangrijk om ...", "het is bewezen dat ...": "het" as a dummy subject refers to nothing (these words
+# within the first three after "is").
+DUMMY_SUBJECT_TAIL = (r"om", r"dat", r"te", r"of")
