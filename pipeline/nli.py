@@ -7,6 +7,10 @@ embeddings frozen) and is trained on the written claim–passage pairs of ``corp
 ``nli.sick_nl`` names it, on SICK-NL TRAIN and TRIAL (read in place, never copied). Its probabilities
 are features of the verdict model, never the verdict itself. The folder is an ordinary sentence-transformers
 ``CrossEncoder`` with ``nli.json`` naming the base model, the data fingerprints and the settings.
+
+For checking, ``factcheck export-onnx`` also exports it to ONNX Runtime (``models/nli-e5-small.onnx/``, kept
+only within ``nli.onnx_max_difference`` of torch's probabilities); ``load_nli`` then picks that one, so a
+check never imports torch.
 """
 from __future__ import annotations
 
