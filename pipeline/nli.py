@@ -7,10 +7,6 @@ embeddings frozen) and is trained on the written claim–passage pairs of ``corp
 ``nli.sick_nl`` names it, on SICK-NL TRAIN and TRIAL (read in place, never copied). Its probabilities
 are features of the verdict model, never the verdict itself. The folder is an ordinary sentence-transformers
 ``CrossEncoder`` with ``nli.json`` naming the base model, the data fingerprints and the settings.
-
-For checking, ``factcheck export-onnx`` also exports it to ONNX Runtime (``models/nli-e5-small.onnx/``, kept
-only within ``nli.onnx_max_difference`` of torch's probabilities); ``load_nli`` then picks that one, so a
-check never imports torch.
 """
 from __future__ import annotations
 
@@ -32,6 +28,7 @@ from .storage import atomic_folder, file_sha256, loading_artefact, read_json, sh
 RECORD = "nli.json"
 _CACHE_PAIRS = 50_000
 _VERIFICATION_PAIRS = 256  # written pairs both runtimes score when the model is exported to ONNX
+_COLLAPSED_SPREAD = 0.05  # no label's probability varies more than this over the sample: the model diverged
 _REBUILD = "run `factcheck train-nli --force` (with the same --config) to rebuild it"
 SICK_LABELS = {"ENTAILMENT": "entailment", "CONTRADICTION": "contradiction", "NEUTRAL": "neutral"}
 
@@ -115,13 +112,33 @@ def train_nli(config: Config, force: bool = False, progress: bool = False) -> Nl
         return NliReport("up to date", folder, len(triples), notes=tuple(notes))
     started = time.perf_counter()
     model = _fit(base, triples, config, progress)
+    fit_accuracy = _check_not_collapsed(model, triples, config.nli.max_length)
     with atomic_folder(folder) as work:
         model.save_pretrained(str(work))
         model.tokenizer.save_pretrained(str(work))
         record["seconds"] = round(time.perf_counter() - started, 1)
         record["examples"] = len(triples)
+        record["fit_accuracy"] = fit_accuracy
         (work / RECORD).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
     return NliReport("trained", folder, len(triples), time.perf_counter() - started, tuple(notes))
+
+
+def _check_not_collapsed(model, triples: list[tuple[str, str, str]], max_length: int) -> float:
+    """Accuracy on an even sample of the training pairs; a model that gives every pair (nearly) the same
+    probabilities has diverged and is not saved."""
+    import torch
+
+    sample = triples[::max(1, len(triples) // _VERIFICATION_PAIRS)]
+    with torch.no_grad():
+        inputs = model.tokenizer([p for p, _, _ in sample], [h for _, h, _ in sample], truncation=True,
+                                 max_length=max_length, padding=True, return_tensors="pt")
+        probabilities = torch.softmax(model(**inputs).logits, dim=-1).numpy()
+    accuracy = float(np.mean([PAIR_LABELS[i] == label for i, (_, _, label) in zip(probabilities.argmax(1), sample)]))
+    if float((probabilities.max(0) - probabilities.min(0)).max()) < _COLLAPSED_SPREAD:
+        raise FactCheckError(f"the NLI cross-encoder's training diverged: it gives every pair about the same "
+                             f"probabilities (accuracy {accuracy:.2f} on its own training pairs); not saved. "
+                             "Lower nli.learning_rate and run `factcheck train-nli` again")
+    return round(accuracy, 4)
 
 
 def _length_bucketed_batches(lengths: list[int], batch_size: int, bucket_batches: int,
