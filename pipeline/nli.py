@@ -313,13 +313,10 @@ def nli_export_problem(config: Config) -> str | None:
 def load_nli(config: Config) -> NliModel | OnnxNliModel:
     """The cross-encoder for checking: on ONNX Runtime where ``nli.runtime`` allows it and a current export
     exists (no torch import: seconds off the start), else on torch."""
-    if config.nli.runtime != "torch":
-        problem = nli_export_problem(config)
-        if problem is None:
-            return OnnxNliModel(config)
-        if config.nli.runtime == "onnx":
-            raise FactCheckError(f"{problem} (nli.runtime is onnx)")
-    return NliModel(config)
+    from .onnx_encoder import choose_runtime
+
+    return choose_runtime(config.nli.runtime, "nli.runtime", lambda: nli_export_problem(config),
+                          lambda: OnnxNliModel(config), lambda: NliModel(config))
 
 
 @dataclass(frozen=True)

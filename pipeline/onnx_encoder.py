@@ -24,6 +24,7 @@ import warnings
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -271,10 +272,17 @@ def load_encoder(config: Config):
     exists (a start-up seconds shorter), else the torch model."""
     from .embed import Encoder
 
-    if config.embedding.runtime != "torch":
-        problem = export_problem(config)
-        if problem is None:
-            return OnnxEncoder(config)
-        if config.embedding.runtime == "onnx":
-            raise FactCheckError(f"{problem} (embedding.runtime is onnx)")
-    return Encoder(config)
+    return choose_runtime(config.embedding.runtime, "embedding.runtime", lambda: export_problem(config),
+                          lambda: OnnxEncoder(config), lambda: Encoder(config))
+
+
+def choose_runtime(runtime: str, key: str, problem: Callable[[], str | None], onnx: Callable, torch: Callable):
+    """``onnx()`` where ``runtime`` (the config's ``key``) allows it and ``problem()`` finds the export
+    current; else ``torch()``; ``onnx`` insists, with the problem and the key in one line."""
+    if runtime != "torch":
+        found = problem()
+        if found is None:
+            return onnx()
+        if runtime == "onnx":
+            raise FactCheckError(f"{found} ({key} is onnx)")
+    return torch()
