@@ -103,6 +103,8 @@ def export_onnx(config: Optional[Path] = ConfigOption, overrides: Optional[list[
     nli = export_nli_onnx(settings, force=force)
     if nli.status == "up to date":
         typer.echo(f"ONNX export at {nli.folder} is up to date; nothing to do")
+    elif nli.status == "not trained":
+        typer.echo("NLI cross-encoder not trained yet: run `factcheck train-nli`, then `factcheck export-onnx` again")
     elif nli.status == "exported":
         typer.echo(f"NLI cross-encoder exported to {nli.folder} in {nli.seconds:.0f} s: probabilities of {nli.pairs} "
                    f"written pairs within {nli.max_difference:.1e} of the torch model's")

@@ -321,7 +321,7 @@ def load_nli(config: Config) -> NliModel | OnnxNliModel:
 
 @dataclass(frozen=True)
 class NliExportReport:
-    status: str                 # "exported" | "up to date" | "disabled"
+    status: str                 # "exported" | "up to date" | "disabled" | "not trained"
     folder: Path
     max_difference: float = float("nan")
     pairs: int = 0
@@ -350,6 +350,8 @@ def export_nli_onnx(config: Config, force: bool = False) -> NliExportReport:
     folder = nli_onnx_dir(config)
     if not config.nli.enabled:
         return NliExportReport("disabled", folder)
+    if not (nli_dir(config) / RECORD).is_file():  # setup exports the encoder before the cross-encoder is trained
+        return NliExportReport("not trained", folder)
     if not force and nli_export_problem(config) is None:
         record = read_json(folder / EXPORT_RECORD) or {}
         return NliExportReport("up to date", folder, record.get("max_difference", float("nan")),
