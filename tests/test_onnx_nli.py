@@ -32,6 +32,12 @@ def test_without_an_export_onnx_runtime_names_the_command(tmp_path):
         load_nli(settings)
 
 
+def test_before_the_cross_encoder_is_trained_export_says_so(tmp_path):
+    """`make setup` exports the encoder before `train-nli` has run: the export must not fail there."""
+    settings = load_config(write_config(tmp_path, **{"paths.models_dir": str(tmp_path / "models")}))
+    assert export_nli_onnx(settings).status == "not trained"
+
+
 def test_export_is_recorded_up_to_date_and_chosen(config, onnx_nli):
     folder = nli_onnx_dir(config)
     assert nli_export_problem(config) is None
