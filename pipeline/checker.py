@@ -64,6 +64,20 @@ def _deciding_first(hits: list[Hit], primary: Hit | None, k: int) -> list[Hit]:
     return [primary] + [hit for hit in hits if hit is not primary]
 
 
+def _read_first(assessment: Assessment) -> np.ndarray | None:
+    """The cross-encoder's (entailment, contradiction, neutral) for the passage an assessment put first."""
+    return assessment.nli[0] if assessment.nli is not None and len(assessment.nli) else None
+
+
+def _cross_encoder_agrees(supporting: np.ndarray | None, contradicting: np.ndarray | None, floor: float) -> bool:
+    """The cross-encoder, where it ran, also reads one passage as entailing the claim and the other as
+    contradicting it: the verdict model alone takes a passage on a neighbouring fact with another figure
+    ("sinds 2000 onderzocht" against "sinds 2019 goedgekeurd") for a contradiction."""
+    if supporting is None or contradicting is None:
+        return True
+    return min(float(supporting[0]), float(contradicting[1])) >= floor
+
+
 class FactChecker:
     """Checks Dutch claims and posts against the indexed corpus.
 
@@ -236,7 +250,7 @@ class FactChecker:
                          if reading.checkable]
             retrievals, assessments = self.assess_claims([reading.claim for _, reading in checkable], encoded)
             probabilities = self._predict(assessments)
-            conflicts = self._conflicts(retrievals, probabilities)
+            conflicts = self._conflicts(retrievals, assessments, probabilities)
         per_post: dict[int, list[ClaimResult]] = {}
         for (owner, reading), retrieval, assessment, probs, conflict in zip(checkable, retrievals, assessments,
                                                                              probabilities, conflicts):
@@ -286,27 +300,34 @@ class FactChecker:
             return np.zeros((0, len(LABELS)))
         return self.classifier.predict_proba(np.vstack([a.features for a in assessments]))
 
-    def _conflicts(self, retrievals: list[RetrievalResult], probabilities: np.ndarray) -> list[Conflict | None]:
+    def _conflicts(self, retrievals: list[RetrievalResult], assessments: list[Assessment],
+                   probabilities: np.ndarray) -> list[Conflict | None]:
         """Each of a claim's best ``conflict_depth`` passages judged alone (as if it were the best one); a
         conflict is a passage of one document supporting the claim and a passage of another contradicting
-        it, each with at least ``conflict_min_confidence``. ``probabilities`` are the claims' verdicts, which
-        already judge the best passage as the best one."""
-        depth, floor = self.config.verdict.conflict_depth, self.config.verdict.conflict_min_confidence
+        it, each with at least ``conflict_min_confidence``, and, where the cross-encoder runs, each read the
+        same way by it with at least ``conflict_min_nli``. ``assessments`` and ``probabilities`` are the
+        claims' own, which already judge the best passage as the best one."""
+        verdict = self.config.verdict
+        depth, floor = verdict.conflict_depth, verdict.conflict_min_confidence
         # Only passages from two documents can disagree as sources; other claims need no second look.
         spread = [len({hit.passage.doc_id for hit in r.hits[:depth]}) > 1 for r in retrievals]
         alone = [RetrievalResult(r.claim, r.claim_vector, [hit] + [h for h in r.hits if h is not hit])
                  for r, spans in zip(retrievals, spread) if spans for hit in r.hits[1:depth]]
-        judged = iter(self._predict(self.assess(alone)))
+        alone_assessments = self.assess(alone)
+        judged = iter(zip(alone_assessments, self._predict(alone_assessments)))
         found = []
-        for retrieval, best, spans in zip(retrievals, probabilities, spread):
+        for retrieval, assessment, best, spans in zip(retrievals, assessments, probabilities, spread):
             if not spans:
                 found.append(None)
                 continue
-            stances = [(retrieval.hits[0], best)] + [(hit, next(judged)) for hit in retrieval.hits[1:depth]]
+            stances = [(retrieval.hits[0], best, _read_first(assessment))] + [
+                (hit, probs, _read_first(judged_alone)) for hit, (judged_alone, probs) in
+                zip(retrieval.hits[1:depth], judged)]
             # Sources disagree: a supporting and a contradicting passage from two different documents.
             pairs = [(support, against) for support in stances for against in stances
                      if support[0].passage.doc_id != against[0].passage.doc_id
-                     and min(support[1][0], against[1][1]) >= floor]
+                     and min(support[1][0], against[1][1]) >= floor
+                     and _cross_encoder_agrees(support[2], against[2], verdict.conflict_min_nli)]
             if pairs:
                 support, against = max(pairs, key=lambda pair: min(pair[0][1][0], pair[1][1][1]))
                 found.append(Conflict(self._evidence(support[0]), self._evidence(against[0]),

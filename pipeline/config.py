@@ -84,6 +84,7 @@ class Verdict(_Section):
     review_precision: float = Field(gt=0, le=1)
     conflict_depth: int = Field(ge=0, le=20)
     conflict_min_confidence: float = Field(ge=0, le=1)
+    conflict_min_nli: float = Field(ge=0, le=1)
     training_splits: list[str] = Field(min_length=1)
     train_on_pairs: bool
     labelled_weight: int = Field(ge=1, le=100)

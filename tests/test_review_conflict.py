@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.checker import FactChecker, _with_context
+from pipeline.checker import FactChecker, _cross_encoder_agrees, _with_context
 from pipeline.posts import normalise_post
 from pipeline.results import Evidence
 from pipeline.text import figure_year
@@ -67,3 +67,21 @@ def test_conflicting_passages_are_named_and_flagged(fake_checker):
     assert conflict is not None and conflict.supporting.doc_id != conflict.contradicting.doc_id
     assert result.needs_review and result.explanation.startswith("bronnen spreken elkaar tegen: '")
     assert result.to_dict()["conflict"]["supporting"]["text"] == conflict.supporting.text
+
+
+def test_a_conflict_needs_the_cross_encoder_to_read_both_passages_the_same_way():
+    entails, contradicts = np.array([0.8, 0.15, 0.05]), np.array([0.2, 0.75, 0.05])
+    undecided = np.array([0.51, 0.44, 0.05])  # a passage on a neighbouring fact
+    assert _cross_encoder_agrees(entails, contradicts, 0.7)
+    assert not _cross_encoder_agrees(entails, undecided, 0.7)
+    assert not _cross_encoder_agrees(contradicts, contradicts, 0.7)
+    assert _cross_encoder_agrees(None, None, 0.7)  # no cross-encoder (fast profile): the verdict model decides
+
+
+def test_a_passage_on_a_neighbouring_fact_is_no_conflict(checker):
+    # The factsheet's "Sinds 2000 wordt de effectiviteit ... onderzocht" is among the best passages of this
+    # claim; the verdict model alone reads its other year as a contradiction.
+    claim = "Ketamine is sinds 2019 in Nederland goedgekeurd als medicijn bij therapieresistente depressie."
+    assert checker.nli is not None
+    result = checker.check(claim)
+    assert result.verdict == "supported" and result.conflict is None and result.claims[0].conflict is None
