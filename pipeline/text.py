@@ -9,7 +9,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .lang import (ABBREVIATIONS, ALIASES, APPROXIMATE_BEFORE, FALLING, FIGURE_YEAR, HEDGES, NEGATIONS, PHRASAL_TREND,
+from .lang import (ABBREVIATIONS, ALIASES, APPROXIMATE_BEFORE, FALLING, FIGURE_YEAR, HEDGES, HUNDRED, NEGATIONS,
+                   NUMERAL_PARTS, NUMERAL_WORD, PHRASAL_TREND, THOUSAND,
                    PHRASAL_TREND_PARTICLES, QUANTIFIERS, RANGE_JOINERS, RISING, SHARE_WORDS, TENS, TIME_IN_HOURS,
                    UNITS, WORD_NUMBERS)
 from .storage import short_hash
@@ -209,10 +210,33 @@ class Quantity:
         return a_low - slack <= b_high and b_low - slack <= a_high
 
 
+def _numeral_value(word: str) -> float | None:
+    """A numeral written as one word: "vijfendertig" -> 35, "tweehonderdvijftig" -> 250."""
+    if not re.fullmatch(NUMERAL_WORD, word):
+        return None
+
+    def below_hundred(part: str) -> float:
+        parts = NUMERAL_PARTS.fullmatch(part)
+        return WORD_NUMBERS[parts["ones"]] + WORD_NUMBERS[parts["tens"]] if parts else WORD_NUMBERS[part]
+
+    def below_thousand(part: str) -> float:
+        hundreds, found, rest = part.partition(HUNDRED)
+        if not found:
+            return below_hundred(part)
+        return (below_hundred(hundreds) if hundreds else 1) * 100 + (below_hundred(rest) if rest else 0)
+
+    thousands, found, rest = word.partition(THOUSAND)
+    if not found:
+        return below_thousand(word)
+    return (below_thousand(thousands) if thousands else 1) * 1000 + (below_thousand(rest) if rest else 0)
+
+
 def _to_number(token: str) -> float | None:
     token = token.lower().strip()
     if token in WORD_NUMBERS:
         return WORD_NUMBERS[token]
+    if (value := _numeral_value(token)) is not None:
+        return value
     if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", token):  # 3.541 (Dutch thousands separator)
         return float(token.replace(".", ""))
     if re.fullmatch(r"\d+(?:[.,]\d+)?", token):
@@ -222,12 +246,12 @@ def _to_number(token: str) -> float | None:
 
 _NUMBER_WORDS = "|".join(sorted((re.escape(w) for w in WORD_NUMBERS if WORD_NUMBERS[w] is not None),
                                 key=len, reverse=True))
-_NUM = rf"(?:\d+(?:[.,]\d+)*|{_NUMBER_WORDS})"
+_NUM = rf"(?:\d+(?:[.,]\d+)*|{NUMERAL_WORD}|{_NUMBER_WORDS})"
 _UNIT = "|".join(sorted((re.escape(u) for u in UNITS), key=len, reverse=True))
 _UNIT_AFTER = rf"(?:\s*(?P<unit>{_UNIT})(?![\w]))?"
 _QUANTITY = re.compile(rf"(?<![\w,.\-])(?P<low>{_NUM})(?:\s*(?:{'|'.join(RANGE_JOINERS)})\s*(?P<high>{_NUM}))?{_UNIT_AFTER}",
                        re.IGNORECASE)
-_BETWEEN = re.compile(rf"\btussen\s+(?P<low>{_NUM})\s+en\s+(?P<high>{_NUM}){_UNIT_AFTER}", re.IGNORECASE)
+_BETWEEN = re.compile(rf"\btussen\s+(?:de\s+)?(?P<low>{_NUM})\s+en\s+(?P<high>{_NUM}){_UNIT_AFTER}", re.IGNORECASE)
 # "twee op de vijf", "een op de zes", "de helft", "een derde": shares, compared as percentages.
 _SHARE = re.compile(rf"(?<![\w])(?P<part>{_NUM})\s+op\s+de\s+(?P<whole>{_NUM})\b"
                     rf"|\b(?:de|een)\s+(?P<word>{'|'.join(SHARE_WORDS)})\b", re.IGNORECASE)

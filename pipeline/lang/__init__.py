@@ -50,6 +50,15 @@ NO_LONGER = re.compile(rf"\b({_alternatives(negation.NO_LONGER_LEADS)})\s+meer\b
 PHRASAL_TREND = re.compile(rf"\b(?:{_alternatives(cue_words.PHRASAL_TREND_VERBS)})\b[^,.;]{{0,80}}?"
                            rf"\b(?P<particle>{_alternatives(cue_words.PHRASAL_TREND_PARTICLES)})\b")
 PHRASAL_TREND_PARTICLES = cue_words.PHRASAL_TREND_PARTICLES
+_BELOW_HUNDRED = (rf"(?:(?:{_alternatives(numbers.ONES)})(?:{_alternatives(numbers.NUMERAL_AND)}))?"
+                  rf"(?:{_alternatives(numbers.TENS)})|{_alternatives(numbers.TEENS)}|{_alternatives(numbers.ONES)}")
+_BELOW_THOUSAND = rf"(?:(?:{_alternatives(numbers.ONES)})?{numbers.HUNDRED}(?:{_BELOW_HUNDRED})?|{_BELOW_HUNDRED})"
+# One Dutch numeral word, whole: "vijfendertig", "tweehonderdvijftig", "drieduizendvijfhonderd".
+NUMERAL_WORD = (rf"(?:(?:{_BELOW_THOUSAND})?{numbers.THOUSAND}(?:{_BELOW_THOUSAND})?|{_BELOW_THOUSAND})"
+                r"(?!\w)")
+NUMERAL_PARTS = re.compile(rf"(?P<ones>{_alternatives(numbers.ONES)})(?:{_alternatives(numbers.NUMERAL_AND)})"
+                           rf"(?P<tens>{_alternatives(numbers.TENS)})")
+HUNDRED, THOUSAND = numbers.HUNDRED, numbers.THOUSAND
 APPROXIMATE_BEFORE = re.compile(rf"(?:{_alternatives(numbers.APPROXIMATE)})\s*$", re.IGNORECASE)
 GREETING = re.compile(rf"^({_alternatives(social.GREETINGS)})\b(\s+({_alternatives(social.GREETING_ADDRESSEES)}))?"
                       r"[\s!.,]*$", re.IGNORECASE)

@@ -9,6 +9,14 @@ WORD_NUMBERS = {
     "eenmaal": 1, "tweemaal": 2, "driemaal": 3, "viermaal": 4, "derde": 1 / 3, "kwart": 0.25,
     "tiende": 0.1, "dubbel": 2, "decennia": None,
 }
+# The tens; also the words that name a decade ("de jaren negentig").
+TENS = ("twintig", "dertig", "veertig", "vijftig", "zestig", "zeventig", "tachtig", "negentig")
+# Numerals written as one word, read by their parts: "vijfendertig" (5 + 30), "tweeëntwintig",
+# "tweehonderdvijftig" (2 x 100 + 50), "drieduizend".
+ONES = ("één", "een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen")
+TEENS = ("tien", "elf", "twaalf", "dertien", "veertien", "vijftien", "zestien", "zeventien", "achttien", "negentien")
+NUMERAL_AND = ("en", "ën")   # between the ones and the tens: "vijf-en-dertig"
+HUNDRED, THOUSAND = "honderd", "duizend"
 # Written unit -> canonical unit.
 UNITS = {
     "mg/kg": "mg/kg", "mg per kilo": "mg/kg", "mg per kg": "mg/kg", "mg/ kg": "mg/kg", "mg": "mg", "gram": "g",
@@ -28,5 +36,3 @@ APPROXIMATE = ("ongeveer", "circa", r"ca\.", "rond", "zo'n", "zo’n", "bijna", 
 RANGE_JOINERS = ("-", "–", "tot", "à", "a")
 # "de helft", "een derde": shares, in per cent.
 SHARE_WORDS = {"helft": 50.0, "derde": 100 / 3, "kwart": 25.0, "tiende": 10.0}
-# "de jaren negentig": the tens that name a decade.
-TENS = ("twintig", "dertig", "veertig", "vijftig", "zestig", "zeventig", "tachtig", "negentig")
