@@ -32,13 +32,15 @@ SOURCE_FRAMES = (r"volgens\s+(?:een|de|het|mijn|m'n|die|dat)?\s*[\w-]+(?:\s+van\
 DENIAL_WORDS = (r"fabel(?:tje)?s?", r"mythe", r"hoax", r"onzin", r"gelul", r"bullshit", r"bs", r"nonsens",
                 r"kul", r"flauwekul", r"marketing(?:praat(?:je)?s?)?", r"bangmakerij", r"fabeltjesfuik", r"kletskoek", r"lariekoek", r"sprookje(?:s)?", r"nepnieuws", r"fake\s*news",
                 r"complottheorie", r"bangmakerij", r"propaganda", r"leugen(?:s)?", r"gezever", r"zever", r"gezwets")
-DENIAL_PHRASES = (r"klopt\s+(?:helemaal\s+|echt\s+)?(?:niks|niets|geen\s+bal)(?:\s+van)?", r"bestaat\s+niet",
+DENIAL_PHRASES = (r"klopt\s+(?:helemaal\s+|echt\s+)?(?:niks|niets|geen\s+bal|geen\s+hout)(?:\s+van)?",
+                  r"(?:dat|dit|het)\s+klopt\s+(?:dus\s+|gewoon\s+|echt\s+|helemaal\s+)?niet", r"bestaat\s+niet",
                   r"slaat\s+(?:echt\s+)?nergens\s+op", r"geloof\s+(?:er\s+)?(?:geen|niks|niets)\s+van",
                   r"is\s+(?:gewoon\s+)?niet\s+waar", r"echt\s+niet\s+waar", r"(?:ja|jaja)\s+(?:hoor|tuurlijk)",
                   r"ammehoela", r"laat\s+je\s+niks\s+wijsmaken", r"trap\s+er\s+niet\s+in",
                   r"wie\s+gelooft\s+(?:dat|die\s+onzin)", r"not\s+true", r"is\s+achterhaald")
-# "mensen die denken dat X": the poster mocks X.
-MOCKING_FRAMES = (r"(?:lol\s+|haha\w*\s+)?(?:mensen|types|lui|gasten|figuren)\s+die\s+(?:nog\s+|echt\s+|serieus\s+)?"
+# "mensen die denken dat X", "het klopt niet dat X": the poster mocks or rejects X.
+MOCKING_FRAMES = (r"(?:het|dat)\s+(?:klopt|is)\s+(?:dus\s+|gewoon\s+|echt\s+|helemaal\s+)?niet(?:\s+waar)?\s+dat",
+                  r"(?:lol\s+|haha\w*\s+)?(?:mensen|types|lui|gasten|figuren)\s+die\s+(?:nog\s+|echt\s+|serieus\s+)?"
                   r"(?:denken|geloven|roepen|beweren)\s+dat",
                   r"(?:en\s+)?dan\s+(?:nog\s+)?(?:denken|roepen|beweren)\s+(?:ze|mensen)\s+dat",
                   r"alsof", r"(?:het\s+)?(?:fabeltje|sprookje|mythe|idee)\s+dat",
@@ -60,7 +62,8 @@ ADVICE_OPENERS = (r"wees", r"doe", r"let\s+op", r"pas\s+op", r"check", r"lees", 
                   r"zoek", r"neem", r"ga", r"stop", r"begin", r"gebruik", r"kijk", r"denk\s+na", r"blijf",
                   r"hou\s+je", r"houd", r"combineer", r"test", r"deel", r"onthoud", r"geloof\s+niet",
                   r"luister", r"informeer", r"raadpleeg", r"meld", r"probeer", r"drink", r"eet")
-ADVICE_PHRASES = (r"doe\s+je\s+eigen\s+onderzoek", r"(?:je|jullie|u)\s+(?:moet|moeten|kunt|kan)\s+(?:echt\s+)?",
+# "Merk je dat ..., bel dan de Infolijn": a condition, then what to do.
+ADVICE_PHRASES = (r"doe\s+je\s+eigen\s+onderzoek", r",\s*(?:bel|ga|stop|zoek|praat|neem|vraag|kijk|doe|meld|lees)\s+dan\b", r"(?:je|jullie|u)\s+(?:moet|moeten|kunt|kan)\s+(?:echt\s+)?",
                   r"(?:ik\s+)?(?:raad|raden)\s+(?:het\s+)?(?:iedereen\s+)?(?:aan|af)", r"tip:", r"advies:", r"pro\s*tip",
                   r"zorg\s+(?:dat|voor)", r"niet\s+doen", r"stay\s+safe", r"take\s+care")
 
