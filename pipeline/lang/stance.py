@@ -63,7 +63,9 @@ ADVICE_OPENERS = (r"wees", r"doe", r"let\s+op", r"pas\s+op", r"check", r"lees", 
                   r"hou\s+je", r"houd", r"combineer", r"test", r"deel", r"onthoud", r"geloof\s+niet",
                   r"luister", r"informeer", r"raadpleeg", r"meld", r"probeer", r"drink", r"eet")
 # "Merk je dat ..., bel dan de Infolijn": a condition, then what to do.
-ADVICE_PHRASES = (r"doe\s+je\s+eigen\s+onderzoek", r",\s*(?:bel|ga|stop|zoek|praat|neem|vraag|kijk|doe|meld|lees)\s+dan\b", r"(?:je|jullie|u)\s+(?:moet|moeten|kunt|kan)\s+(?:echt\s+)?",
+ADVICE_PHRASES = (r"doe\s+je\s+eigen\s+onderzoek",
+                  r",\s*(?:bel|ga|stop|zoek|praat|neem|vraag|kijk|doe|meld|lees)\s+dan\b",
+                  r"(?:je|jullie|u)\s+(?:moet|moeten|kunt|kan)\s+(?:echt\s+)?",
                   r"(?:ik\s+)?(?:raad|raden)\s+(?:het\s+)?(?:iedereen\s+)?(?:aan|af)", r"tip:", r"advies:", r"pro\s*tip",
                   r"zorg\s+(?:dat|voor)", r"niet\s+doen", r"stay\s+safe", r"take\s+care")
 
