@@ -110,11 +110,23 @@ def detect_language(text: str) -> tuple[str, float]:
     return language, float(confidence)
 
 
+def _split_after_emoji(line: str) -> list[str]:
+    """Posts end a sentence with an emoji as often as with a full stop ("neus 🔥 iemand tips?"):
+    a run of emojis followed by a space closes the sentence before it (trailing hashtags stay with it)."""
+    parts, start = [], 0
+    for space in re.finditer(r"\s+", line):
+        before, after = line[: space.start()].rstrip(), line[space.end() : space.end() + 1]
+        if before and _is_emoji_or_symbol(before[-1]) and after and after != "#" and not _is_emoji_or_symbol(after):
+            parts.append(line[start : space.start()])
+            start = space.end()
+    return parts + [line[start:]]
+
+
 def _split_post(text: str) -> list[str]:
     pieces = []
     for line in re.split(r"[\n\r]+", text):
         # Posts often skip capitals after a full stop; split on any end mark followed by a space.
-        for part in re.split(r"(?<=[.!?])\s+", line):
+        for part in (p for chunk in re.split(r"(?<=[.!?])\s+", line) for p in _split_after_emoji(chunk)):
             for start, end in split_sentences(part):
                 pieces.append(part[start:end])
     return [piece.strip() for piece in pieces if piece.strip()]

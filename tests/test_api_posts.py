@@ -74,6 +74,13 @@ def test_long_post_is_truncated_and_says_so(checker, config):
     assert analysis.truncated and len(analysis.normalised) <= config.posts.max_chars
 
 
+def test_an_emoji_closes_a_sentence_but_hashtags_stay(config):
+    analysis = analyse_post("K brandt als een gek in je neus 🔥 iemand tips? Ik doe het voor mijn focus 🧠✨ #microdosing",
+                            config.posts)
+    assert [s.raw for s in analysis.sentences] == ["K brandt als een gek in je neus 🔥", "iemand tips?",
+                                                   "Ik doe het voor mijn focus 🧠✨ #microdosing"]
+
+
 def test_tag_question_does_not_hide_a_claim(config):
     analysis = analyse_post("S-ketamine verdooft drie tot vier keer sterker dan R-ketamine, wist je dat?", config.posts)
     readings = rule_reading(analysis.sentences, config.posts)

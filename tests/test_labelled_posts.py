@@ -6,8 +6,9 @@ import pytest
 
 from pipeline.errors import FactCheckError
 from pipeline.evidence import contains_quote, quotes
-from pipeline.labelled_posts import (CHECKABLE, COLUMNS, post_split, post_verdict, read_posts, stance_verdict,
-                                     whole_posts)
+from pipeline.labelled_posts import (CHECKABLE, COLUMNS, post_split, post_text, post_verdict, read_posts,
+                                     stance_verdict, whole_posts)
+from pipeline.posts import analyse_post, post_sentence
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +23,16 @@ def test_there_are_enough_posts_and_sentences_in_every_class(posts):
     assert set(posts.loc[posts["sentence_class"].isin(CHECKABLE), "stance"]) == {"asserts", "denies", "reports"}
     assert whole["post_label"].value_counts().min() >= 50
     assert set(whole["split"]) == {"train", "dev", "test"}
+
+
+def test_the_post_splitter_finds_the_labelled_sentences(posts, config):
+    """A post is checked sentence by sentence, so its sentences must be the ones the labels were written for:
+    whole posts, split again by the checker, give the labelled sentences (emojis closing a sentence included)."""
+    agreeing = 0
+    for _, sentences in posts.groupby("post_id", sort=False)["sentence"]:
+        labelled = [s.text for s in map(post_sentence, sentences) if s.text]
+        agreeing += [s.text for s in analyse_post(post_text(list(sentences)), config.posts).sentences] == labelled
+    assert agreeing / posts["post_id"].nunique() >= 0.9  # 0.80 (177 of 220) before emojis closed sentences; 0.96 after
 
 
 def test_every_quote_is_verbatim_in_the_indexed_corpus(posts, fake_checker):
