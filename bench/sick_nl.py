@@ -62,7 +62,9 @@ def main() -> None:
     items = [Passage(f"sick#{number}", "sick-nl", 0, len(passage), passage, None, "paragraph")
              for number, passage in enumerate(passages)]
     index = Index(items, passage_vectors, passage_vectors, None, checker.index.analyzer, {}, {})
-    nli = checker.nli.predict(list(zip(passages, claims))) if checker.nli is not None else None
+    # The cross-encoder reads a SICK premise as it was trained to: behind nli.sick_marker.
+    marker = checker.config.nli.sick_marker
+    nli = checker.nli.predict([(marker + p, c) for p, c in zip(passages, claims)]) if checker.nli is not None else None
     # A SICK sentence has no written claims: the pair memory's features are zeros, as for an unpaired passage.
     memory = NoWrittenClaims() if checker.pair_memory is not None else None
     features = []

@@ -96,6 +96,7 @@ class Nli(_Section):
     enabled: bool
     sick_nl: Path | None                  # SICK-NL's text file, read in place (never copied); None: not used
     sick_splits: list[Literal["TRAIN", "TRIAL"]] = Field(min_length=1)
+    sick_marker: str = Field(max_length=40)  # leads each SICK premise: the model tells SICK's sentences from ours
     layers: int = Field(ge=1, le=12)
     epochs: int = Field(ge=1, le=10)
     batch_size: int = Field(ge=1, le=256)

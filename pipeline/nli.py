@@ -66,7 +66,8 @@ def training_data(config: Config) -> tuple[list[tuple[str, str, str]], dict, lis
     if sick is None:
         notes.append("SICK-NL not used (nli.sick_nl is empty); trained on the written pairs only")
     elif sick.exists():
-        triples += read_sick(sick, settings.sick_splits)
+        triples += [(settings.sick_marker + premise, hypothesis, label)
+                    for premise, hypothesis, label in read_sick(sick, settings.sick_splits)]
         fingerprints["sick_nl"] = file_sha256(sick)
     else:
         notes.append(f"SICK-NL not found at {sick} (nli.sick_nl); trained on the written pairs only")
@@ -90,7 +91,9 @@ def _record(config: Config, fingerprints: dict) -> dict:
 
 def _settings_record(config: Config) -> dict:
     """The settings that shape the trained model (not whether or how widely it is used)."""
-    return config.nli.model_dump(mode="json", exclude={"enabled", "top_passages", "runtime", "onnx_max_difference"})
+    unused = {"sick_marker"} if config.nli.sick_nl is None else set()  # the marker marks nothing without SICK
+    return config.nli.model_dump(mode="json", exclude={"enabled", "top_passages", "runtime", "onnx_max_difference",
+                                                       *unused})
 
 
 def read_record(folder: Path) -> dict | None:

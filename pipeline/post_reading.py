@@ -25,8 +25,9 @@ from .posts import PostSentence
 from .labelled_posts import CHECKABLE, SENTENCE_CLASSES, STANCES
 from .lang import POST_DATA_MODULES, fingerprint
 from .lang import (ADVICE_OPENING, ADVICE_PHRASE, DENIAL, DENIAL_SUFFIX, DRUG_MENTION, DUMMY_SUBJECT_TAIL, GREETING,
-                   LAUGHTER, LEADING_QUESTION, MOCKING_FRAME, NEGATIONS, OPINION, QUANTIFIERS, QUESTION_WORD_OPENING,
-                   REFERRING_SUBJECT, REPORT_FRAME, SCEPTICAL_QUESTION, SOURCE_FRAME, TRAILING_REPORT)
+                   INVERTED_QUESTION, LAUGHTER, LEADING_QUESTION, MOCKING_FRAME, NEGATIONS, OPINION,
+                   QUANTIFIERS, QUESTION_PARTICLE_END, QUESTION_WORD_OPENING, REFERRING_SUBJECT, REPORT_FRAME,
+                   SCEPTICAL_QUESTION, SOURCE_FRAME, TRAILING_REPORT)
 
 _WORDS = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)?")
 _FIRST_PERSON = frozenset({"ik", "mijn", "m'n", "me", "mij", "wij", "we", "ons", "onze"})
@@ -127,9 +128,21 @@ def claim_as_asserted(sentence: str) -> tuple[str, str | None]:
     if len(_WORDS.findall(stripped)) >= 3:
         text = stripped
     text = LAUGHTER.sub(" ", text)
+    if "?" in text:
+        text = declarative(text)
     text = re.sub(r"\s+", " ", text).strip(" ,;:-'\"‘’“”")
     text = re.sub(r"[?!.…]+$", "", text).strip(" '\"‘’“”")
     return (text[:1].upper() + text[1:] + "." if text else sentence), speaker
+
+
+def declarative(question: str) -> str:
+    """A question asked verb first, in the order of the statement it asks about: "is ketamine een pijnstiller
+    dan?" -> "ketamine is een pijnstiller?"; other text as it is, less a closing modal particle."""
+    text = QUESTION_PARTICLE_END.sub("", question.strip())
+    match = INVERTED_QUESTION.match(text)
+    if match is None:
+        return text
+    return f"{match.group('subject')} {match.group('verb').lower()} {match.group('rest')}"
 
 
 def with_referent(claim: str, referent: str | None) -> str:

@@ -31,6 +31,11 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
     ("Iemand op reddit beweerde dat je van één keer K al verslaafd raakt.", "Je van één keer K al verslaafd raakt.",
      "Iemand op reddit"),
     ("mijn neef schreef dat ketamine in de VS verboden is", "Ketamine in de VS verboden is.", "mijn neef"),
+    # A rhetorical question, put in the order of the statement it asks about.
+    ("Sinds wanneer is ketamine een pijnstiller dan??", "Ketamine is een pijnstiller.", None),
+    ("Werkt esketamine echt binnen een dag dan?", "Esketamine werkt echt binnen een dag.", None),
+    ("Hoezo is dat spul veilig?", "Dat spul is veilig.", None),
+    ("Is het niet zo dat ketamine de bloeddruk verhoogt?", "Ketamine de bloeddruk verhoogt.", None),
 ])
 def test_the_framing_is_stripped_and_the_speaker_kept(sentence, claim, speaker):
     assert claim_as_asserted(sentence) == (claim, speaker)

@@ -78,6 +78,11 @@ TRAILING_REPORT = re.compile(
 DRUG_MENTION = re.compile(rf"\b(?:{_alternatives(ketamine.DRUG_NAMES)})\b", re.IGNORECASE)
 REFERRING_SUBJECT = re.compile(rf"^(?:(?:en|maar|ook|want|dus)\s+)?(?:{_alternatives(stance.REFERRING_SUBJECTS)})\s+"
                                rf"(?=(?:{_alternatives(stance.SUBJECT_VERBS)})\b)", re.IGNORECASE)
+# A question's verb-first order, its subject the drug or a word pointing back to it: "is ketamine een pijnstiller".
+INVERTED_QUESTION = re.compile(rf"^(?P<verb>{_alternatives(stance.SUBJECT_VERBS)})\s+"
+                               rf"(?P<subject>{_alternatives(ketamine.DRUG_NAMES)}|{_alternatives(stance.REFERRING_SUBJECTS)})"
+                               r"\s+(?P<rest>\S.*)$", re.IGNORECASE)
+QUESTION_PARTICLE_END = re.compile(rf"\s+(?:{_alternatives(stance.QUESTION_PARTICLES)})(?=[\s?!.…]*$)", re.IGNORECASE)
 DUMMY_SUBJECT_TAIL = re.compile(rf"(?:is|was)\s+(?:[\w-]+\s+){{0,2}}?(?:{_alternatives(stance.DUMMY_SUBJECT_TAIL)})\b",
                                 re.IGNORECASE)
 SOURCE_FRAME = re.compile(rf"\b(?:{_alternatives(stance.SOURCE_FRAMES)})\b", re.IGNORECASE)

@@ -1,6 +1,7 @@
 """How Dutch posts are written: chat abbreviations, greetings, opinion openers, tag questions."""
 
-CHAT_ABBREVIATIONS = {"gwn": "gewoon", "idd": "inderdaad", "ff": "even"}
+# "nie": spoken and Flemish "niet".
+CHAT_ABBREVIATIONS = {"gwn": "gewoon", "idd": "inderdaad", "ff": "even", "nie": "niet"}
 
 # A sentence that is only a greeting (optionally addressing a group) is skipped.
 GREETINGS = ("hoi", "hallo", "hey", "hi", "goedemorgen", "goedemiddag", "goedenavond", "dag", "doei", "groetjes",

@@ -52,6 +52,9 @@ LEADING_QUESTIONS = (r"wist\s+(?:je|jij|jullie|u)\s+(?:al\s+)?dat", r"is\s+het\s
                      r"(?:besef|beseft|snap|snappen)\s+(?:je|jullie|mensen)\s+(?:wel\s+)?dat",
                      r"waarom\s+(?:zeggen|denken|roepen)\s+(?:ze|mensen)\s+(?:dan\s+)?dat")
 SCEPTICAL_QUESTIONS = (r"sinds\s+wanneer", r"hoezo", r"serieus", r"echt\s+waar", r"oh\s+ja", r"o\s+ja", r"really")
+# Modal particles that close a (rhetorical) question and add nothing to its claim: "Sinds wanneer is K een
+# pijnstiller dan?" asks about "K is een pijnstiller".
+QUESTION_PARTICLES = (r"dan", r"nou", r"eigenlijk", r"toch", r"dan\s+eigenlijk", r"dan\s+nog")
 # Opening words of a sentence that asks for information.
 QUESTION_WORDS = ("wie", "wat", "waar", "wanneer", "waarom", "hoe", "hoeveel", "welke", "welk", "kan", "kun",
                   "kunnen", "mag", "is", "zijn", "heeft", "hebben", "weet", "weten", "moet", "word", "wordt",
