@@ -85,3 +85,13 @@ def test_a_passage_on_a_neighbouring_fact_is_no_conflict(checker):
     assert checker.nli is not None
     result = checker.check(claim)
     assert result.verdict == "supported" and result.conflict is None and result.claims[0].conflict is None
+
+
+def test_the_known_conflict_between_two_documents_is_found(checker):
+    # The Cleveland news item says ketamine is officially approved only as an anaesthetic; the depression page
+    # describes its 2019 approval for treatment-resistant depression. A claim taking one side meets both.
+    result = checker.check("Ketamine is uitsluitend goedgekeurd als verdovingsmiddel en niet als medicijn tegen depressie.")
+    assert result.conflict is not None and result.needs_review
+    assert {result.conflict.supporting.doc_id, result.conflict.contradicting.doc_id} == {
+        "nieuws-cleveland-pijnstudie", "info-ketamine-depressie"}
+    assert "bronnen spreken elkaar tegen" in result.explanation
