@@ -24,6 +24,7 @@ import pandas as pd  # noqa: E402
 from pipeline.checker import FactChecker  # noqa: E402
 from pipeline.chunk import Passage  # noqa: E402
 from pipeline.index import Index  # noqa: E402
+from pipeline.nli import marked_sick_premise  # noqa: E402
 from pipeline.report import classification_metrics  # noqa: E402
 from pipeline.retrieve import Hit, RetrievalResult  # noqa: E402
 from pipeline.pair_memory import MEMORY_FEATURES  # noqa: E402
@@ -62,9 +63,9 @@ def main() -> None:
     items = [Passage(f"sick#{number}", "sick-nl", 0, len(passage), passage, None, "paragraph")
              for number, passage in enumerate(passages)]
     index = Index(items, passage_vectors, passage_vectors, None, checker.index.analyzer, {}, {})
-    # The cross-encoder reads a SICK premise as it was trained to: behind nli.sick_marker.
-    marker = checker.config.nli.sick_marker
-    nli = checker.nli.predict([(marker + p, c) for p, c in zip(passages, claims)]) if checker.nli is not None else None
+    settings = checker.config.nli
+    nli = (checker.nli.predict([(marked_sick_premise(p, settings), c) for p, c in zip(passages, claims)])
+           if checker.nli is not None else None)
     # A SICK sentence has no written claims: the pair memory's features are zeros, as for an unpaired passage.
     memory = NoWrittenClaims() if checker.pair_memory is not None else None
     features = []

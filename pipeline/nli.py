@@ -4,7 +4,8 @@ profile ``configs/fast.yaml``).
 
 It starts from the converted multilingual-e5-small weights (its first ``nli.layers`` layers, word
 embeddings frozen) and is trained on the written claim–passage pairs of ``corpus/pairs`` and, where
-``nli.sick_nl`` names it, on SICK-NL TRAIN and TRIAL (read in place, never copied). Its probabilities
+``nli.sick_nl`` names it, on SICK-NL TRAIN and TRIAL (read in place, never copied), each SICK premise led by
+``nli.sick_marker`` so that SICK's everyday sentences stay apart from our passages. Its probabilities
 are features of the verdict model, never the verdict itself. The folder is an ordinary sentence-transformers
 ``CrossEncoder`` with ``nli.json`` naming the base model, the data fingerprints and the settings.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config
+from .config import Config, Nli
 from .errors import FactCheckError
 from .pairs import PAIR_LABELS, pairs_fingerprint, read_pairs
 from .adapt import fine_tuning
@@ -56,6 +57,11 @@ def read_sick(path: Path, splits: list[str]) -> list[tuple[str, str, str]]:
             zip(frame["sentence_A"], frame["sentence_B"], frame["entailment_label"])]
 
 
+def marked_sick_premise(premise: str, settings: Nli) -> str:
+    """A SICK premise as the cross-encoder was trained to read it."""
+    return settings.sick_marker + premise
+
+
 def training_data(config: Config) -> tuple[list[tuple[str, str, str]], dict, list[str]]:
     """The training triples, their fingerprints, and notes on what was missing."""
     from .posts import normalise_post
@@ -66,7 +72,7 @@ def training_data(config: Config) -> tuple[list[tuple[str, str, str]], dict, lis
     if sick is None:
         notes.append("SICK-NL not used (nli.sick_nl is empty); trained on the written pairs only")
     elif sick.exists():
-        triples += [(settings.sick_marker + premise, hypothesis, label)
+        triples += [(marked_sick_premise(premise, settings), hypothesis, label)
                     for premise, hypothesis, label in read_sick(sick, settings.sick_splits)]
         fingerprints["sick_nl"] = file_sha256(sick)
     else:

@@ -115,8 +115,9 @@ def _split_after_emoji(line: str) -> list[str]:
     a run of emojis followed by a space closes the sentence before it (trailing hashtags stay with it)."""
     parts, start = [], 0
     for space in re.finditer(r"\s+", line):
-        before, after = line[: space.start()].rstrip(), line[space.end() : space.end() + 1]
-        if before and _is_emoji_or_symbol(before[-1]) and after and after != "#" and not _is_emoji_or_symbol(after):
+        # A whitespace run is maximal, so the characters either side of it are not spaces.
+        before, after = line[space.start() - 1 : space.start()], line[space.end() : space.end() + 1]
+        if before and _is_emoji_or_symbol(before) and after and after != "#" and not _is_emoji_or_symbol(after):
             parts.append(line[start : space.start()])
             start = space.end()
     return parts + [line[start:]]
