@@ -18,6 +18,7 @@ def test_normalisation_keeps_meaning_and_drops_noise():
     for noise in ("RT", "@jan", "https", "🙌", "#"):
         assert noise not in normalised
     assert normalise_post("Verscheen in 2000 bij 280.000 mensen") == "Verscheen in 2000 bij 280.000 mensen"
+    assert normalise_post("Special K helpt echt niet tegen stress") == "ketamine helpt echt niet tegen stress"
 
 
 def test_post_with_three_sentences(checker):

@@ -36,6 +36,10 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
     ("Werkt esketamine echt binnen een dag dan?", "Esketamine werkt echt binnen een dag.", None),
     ("Hoezo is dat spul veilig?", "Dat spul is veilig.", None),
     ("Is het niet zo dat ketamine de bloeddruk verhoogt?", "Ketamine de bloeddruk verhoogt.", None),
+    # Where the poster read it, and the "POV:" of a discovery.
+    ("Las gisteren in de krant dat esketamine vergoed wordt", "Esketamine vergoed wordt.", None),
+    ("Ik zag op tiktok dat ketamine je angst wegneemt", "Ketamine je angst wegneemt.", None),
+    ("POV: je komt erachter dat ketamine al sinds 1970 bestaat!", "Ketamine al sinds 1970 bestaat.", None),
 ])
 def test_the_framing_is_stripped_and_the_speaker_kept(sentence, claim, speaker):
     assert claim_as_asserted(sentence) == (claim, speaker)

@@ -23,7 +23,9 @@ PERFECT_AUXILIARIES = (r"heeft", r"hebben", r"had", r"hadden")
 SAYING_PARTICIPLES = (r"gezegd", r"verteld", r"beweerd", r"geschreven", r"geclaimd", r"gepost", r"geroepen")
 # Frames with no named speaker: "volgens een studie", "las net dat", "schijnt dat".
 SOURCE_FRAMES = (r"volgens\s+(?:een|de|het|mijn|m'n|die|dat)?\s*[\w-]+(?:\s+van\s+[\w-]+)?",
-                 r"(?:ik\s+)?(?:las|lees|hoorde|hoor|zag)\s+(?:net|ergens|laatst|gisteren|vandaag|online|op\s+\w+)?\s*dat",
+                 r"(?:ik\s+)?(?:las|lees|hoorde|hoor|zag)\s+(?:(?:net|ergens|laatst|gisteren|vandaag|online)\s+)?"
+                 r"(?:(?:in|op|bij)\s+(?:een|de|het|die|dat)?\s*[\w-]+\s+)?dat",  # "las net in een factsheet dat"
+                 r"(?:pov:\s*)?(?:je|jij)\s+(?:ontdekt|ontdekte|komt\s+erachter|kwam\s+erachter)\s+dat",
                  r"(?:er\s+)?(?:wordt|werd)\s+(?:vaak\s+|steeds\s+)?(?:gezegd|beweerd|geroepen)\s+dat",
                  r"(?:het\s+)?schijnt\s+(?:zo\s+te\s+zijn\s+)?dat", r"blijkbaar", r"naar\s+verluidt",
                  r"uit\s+(?:een\s+)?(?:onderzoek|studie)\s+(?:blijkt|bleek)\s+dat")
