@@ -88,8 +88,8 @@ DUMMY_SUBJECT_TAIL = re.compile(rf"(?:is|was)\s+(?:[\w-]+\s+){{0,2}}?(?:{_altern
 SOURCE_FRAME = re.compile(rf"\b(?:{_alternatives(stance.SOURCE_FRAMES)})\b", re.IGNORECASE)
 _DENIAL = rf"(?:{_alternatives(stance.DENIAL_WORDS)}|{_alternatives(stance.DENIAL_PHRASES)})"
 DENIAL = re.compile(rf"\b{_DENIAL}\b", re.IGNORECASE)
-# "X is een fabel", "X, maar dat is gelul": the denial that follows a claim, up to the sentence's end.
-DENIAL_SUFFIX = re.compile(r"(?<!\w)[\s,;:'\"-]*(?:(?:maar|en)\s+)?(?:(?:dat|dit|het|wat)\s+)?"
+# "X is een fabel", "X, maar dat is gelul", "X, wat een onzin": the denial that follows a claim, up to the sentence's end.
+DENIAL_SUFFIX = re.compile(r"(?<!\w)[\s,;:'\"-]*(?:(?:maar|en)\s+)?(?:(?:dat|dit|het|wat)\s+)?(?:een\s+)?"
                            r"(?:(?:is|zijn|blijkt|blijft)\s+(?:[\w-]+\s+){0,3}?)?"
                            rf"{_DENIAL}\b[^.]*\.?\s*$", re.IGNORECASE)
 MOCKING_FRAME = re.compile(rf"\b(?:{_alternatives(stance.MOCKING_FRAMES)})\b", re.IGNORECASE)
