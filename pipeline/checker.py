@@ -6,7 +6,7 @@ and runs retrieve -> verify for claims and posts.
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -18,7 +18,7 @@ from .lang import PRESENT_TIME, fingerprint as language_fingerprint
 from .post_reading import PostReader, SentenceReading, load_reader, reader_identity, rule_reading, skip_reason
 from .posts import PostAnalysis, SkippedSentence, analyse_post, claim_fingerprint, is_dutch, normalise_post
 from .results import STANCE_WORDS, CheckResult, ClaimResult, Conflict, Evidence
-from .retrieve import RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever
+from .retrieve import RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever, reorder_by_reading
 from .runtime import configure_runtime
 from .text import figure_year
 from .verify import (LABELS, Assessment, VerdictClassifier, assess, explain, feature_names, load_models,
@@ -67,6 +67,24 @@ def _deciding_first(hits: list[Hit], primary: Hit | None, k: int) -> list[Hit]:
 def _read_first(assessment: Assessment) -> np.ndarray | None:
     """The cross-encoder's (entailment, contradiction, neutral) for the passage an assessment put first."""
     return assessment.nli[0] if assessment.nli is not None and len(assessment.nli) else None
+
+
+@dataclass(frozen=True)
+class _PassageAlone:
+    """One of a claim's best passages judged as if it were the best one: the verdict model's probabilities
+    (in ``LABELS`` order) and the cross-encoder's reading of it (None without one)."""
+
+    hit: Hit
+    probabilities: np.ndarray
+    nli: np.ndarray | None
+
+    @property
+    def supports(self) -> float:
+        return float(self.probabilities[LABELS.index("supported")])
+
+    @property
+    def contradicts(self) -> float:
+        return float(self.probabilities[LABELS.index("contradicted")])
 
 
 def _cross_encoder_agrees(supporting: np.ndarray | None, contradicting: np.ndarray | None, floor: float) -> bool:
@@ -125,6 +143,8 @@ class FactChecker:
                 "rerank_features": list(RERANK_FEATURES),
                 "verdict_features": feature_names(False, self.nli is not None, memory=self.pair_memory is not None),
                 "nli": self.nli.identity if self.nli is not None else None,
+                "nli_reorder": ([self.config.nli.rerank_depth, self.config.nli.rerank_weight]
+                                if self.nli is not None and self.config.nli.rerank_weight else None),
                 "pair_memory": self.pair_memory.identity if self.pair_memory is not None else None,
                 "language": language_fingerprint()}
 
@@ -202,7 +222,25 @@ class FactChecker:
         if missing:
             known.update(zip(missing, self.encoder.encode_queries(missing)))
         results = self.retriever.search_many(claims, vectors=np.vstack([known[claim] for claim in claims]))
+        if self.retriever.reranker is not None:
+            results = self.read_and_reorder(results)
         return results, self.assess(results)
+
+    def read_and_reorder(self, results: list[RetrievalResult]) -> list[RetrievalResult]:
+        """Reranked results with their best ``nli.rerank_depth`` passages ordered again by what the
+        cross-encoder reads (``retrieve.reorder_by_reading``); as they are without it or with weight 0. Its
+        readings are cached, so the features ``assess`` takes from the same pairs cost nothing more."""
+        settings = self.config.nli
+        if self.nli is None or not settings.rerank_weight:
+            return results
+        depths = [min(settings.rerank_depth, len(result.hits)) for result in results]
+        probabilities = self.nli.predict([(hit.passage.text, result.claim)
+                                          for result, depth in zip(results, depths) for hit in result.hits[:depth]])
+        reordered, offset = [], 0
+        for result, depth in zip(results, depths):
+            reordered.append(reorder_by_reading(result, probabilities[offset:offset + depth], settings.rerank_weight))
+            offset += depth
+        return reordered
 
     def assess(self, results: list[RetrievalResult]) -> list[Assessment]:
         """Verdict features of retrieval results, with the settings the loaded model was trained with; the
@@ -320,18 +358,18 @@ class FactChecker:
             if not spans:
                 found.append(None)
                 continue
-            stances = [(retrieval.hits[0], best, _read_first(assessment))] + [
-                (hit, probs, _read_first(judged_alone)) for hit, (judged_alone, probs) in
+            stances = [_PassageAlone(retrieval.hits[0], best, _read_first(assessment))] + [
+                _PassageAlone(hit, probs, _read_first(judged_alone)) for hit, (judged_alone, probs) in
                 zip(retrieval.hits[1:depth], judged)]
             # Sources disagree: a supporting and a contradicting passage from two different documents.
             pairs = [(support, against) for support in stances for against in stances
-                     if support[0].passage.doc_id != against[0].passage.doc_id
-                     and min(support[1][0], against[1][1]) >= floor
-                     and _cross_encoder_agrees(support[2], against[2], verdict.conflict_min_nli)]
+                     if support.hit.passage.doc_id != against.hit.passage.doc_id
+                     and min(support.supports, against.contradicts) >= floor
+                     and _cross_encoder_agrees(support.nli, against.nli, verdict.conflict_min_nli)]
             if pairs:
-                support, against = max(pairs, key=lambda pair: min(pair[0][1][0], pair[1][1][1]))
-                found.append(Conflict(self._evidence(support[0]), self._evidence(against[0]),
-                                      round(float(support[1][0]), 4), round(float(against[1][1]), 4)))
+                support, against = max(pairs, key=lambda pair: min(pair[0].supports, pair[1].contradicts))
+                found.append(Conflict(self._evidence(support.hit), self._evidence(against.hit),
+                                      round(support.supports, 4), round(against.contradicts, 4)))
             else:
                 found.append(None)
         return found

@@ -105,6 +105,8 @@ class Nli(_Section):
     max_length: int = Field(ge=16, le=512)
     seed: int
     top_passages: int = Field(ge=1, le=20)
+    rerank_depth: int = Field(ge=1, le=20)   # best passages the cross-encoder reads to reorder them (at most retrieval.k)
+    rerank_weight: float = Field(ge=0, le=10)  # weight of its reading against the reranker's (0: the reranker's order)
     runtime: Literal["auto", "torch", "onnx"]  # as embedding.runtime, for the cross-encoder (pipeline/nli.py)
     onnx_max_difference: float = Field(gt=0, le=0.1)  # an ONNX export is kept only this close to torch's probabilities
 

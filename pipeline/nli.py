@@ -98,8 +98,8 @@ def _record(config: Config, fingerprints: dict) -> dict:
 def _settings_record(config: Config) -> dict:
     """The settings that shape the trained model (not whether or how widely it is used)."""
     unused = {"sick_marker"} if config.nli.sick_nl is None else set()  # the marker marks nothing without SICK
-    return config.nli.model_dump(mode="json", exclude={"enabled", "top_passages", "runtime", "onnx_max_difference",
-                                                       *unused})
+    used_only = {"enabled", "top_passages", "rerank_depth", "rerank_weight", "runtime", "onnx_max_difference"}
+    return config.nli.model_dump(mode="json", exclude=used_only | unused)
 
 
 def read_record(folder: Path) -> dict | None:

@@ -265,6 +265,29 @@ class Retriever:
         return (self.index.embeddings[rows] @ vector).astype(np.float32)
 
 
+def reorder_by_reading(result: RetrievalResult, probabilities: np.ndarray, weight: float) -> RetrievalResult:
+    """The first ``len(probabilities)`` reranked hits ordered again by the reranker's log-odds plus ``weight``
+    times the log-odds that the cross-encoder reads the passage as deciding the claim (entailing or
+    contradicting it, the likelier of the two); the rest keep their place. A passage on the claim's topic that
+    decides nothing then yields to one that does. ``probabilities``: (entailment, contradiction, neutral) of
+    those hits, in rank order."""
+    depth = len(probabilities)
+    if depth < 2:
+        return result
+    deciding = np.asarray(probabilities)[:, :2].max(axis=1)
+    scores = _log_odds(np.array([hit.score for hit in result.hits[:depth]])) + weight * _log_odds(deciding)
+    order = np.argsort(-scores, kind="stable")
+    return RetrievalResult(result.claim, result.claim_vector, [result.hits[i] for i in order] + result.hits[depth:])
+
+
+_PROBABILITY_FLOOR = 1e-4  # keeps the log-odds of a probability of 0 or 1 finite
+
+
+def _log_odds(probabilities: np.ndarray) -> np.ndarray:
+    p = np.clip(probabilities, _PROBABILITY_FLOOR, 1 - _PROBABILITY_FLOOR)
+    return np.log(p / (1 - p))
+
+
 _TIE_BREAK = 1e-6  # weight of the similarity that orders passages the fusion scores alike
 
 

@@ -75,7 +75,10 @@ def fit_models(checker, texts: list[str], labels: list[str], evidence: list[str]
             reordered = retriever.rerank(held, fold_reranker) if fold_reranker is not None else held
             for row, result in zip(held_out, reordered):
                 ranked[row] = result
-    assessments = checker.assess([RetrievalResult(r.claim, r.claim_vector, r.hits[:k]) for r in ranked])
+    ranked = [RetrievalResult(r.claim, r.claim_vector, r.hits[:k]) for r in ranked]
+    if reranker is not None:
+        ranked = checker.read_and_reorder(ranked)
+    assessments = checker.assess(ranked)
     features = np.vstack([a.features for a in assessments])
     classifier.fit(features, labels, groups, claim_fingerprints=[claim_fingerprint(text) for text in normalised])
     return TrainedModels(classifier, reranker)

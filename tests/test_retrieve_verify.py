@@ -270,3 +270,23 @@ def test_reranker_and_verdict_features_share_one_overlap_by_name(fake_checker):
         assert features[row, column["fused_rank"]] == pytest.approx(1 / (row + 1))
         assert compare(claim, hit.passage.text, fake_checker.index.analyzer).coverage == shared.coverage
     assert overlap("Ketamine 0,5 mg/kg", "een dosis van 0,5 mg/kg", fake_checker.index.analyzer).numbers_matched == 1
+
+
+def test_the_cross_encoder_lifts_a_passage_that_decides_the_claim_above_one_that_is_only_on_topic():
+    import numpy as np
+
+    from pipeline.chunk import Passage
+    from pipeline.retrieve import Hit, RetrievalResult, reorder_by_reading
+
+    def hit(number: int, score: float) -> Hit:
+        passage = Passage(f"doc#{number}", "doc", 0, 1, f"passage {number}", None, "paragraph")
+        return Hit(passage, score, 0.8, 1.0, number, number, number)
+
+    result = RetrievalResult("claim", np.zeros(3), [hit(0, 0.7), hit(1, 0.6), hit(2, 0.5), hit(3, 0.1)])
+    # (entailment, contradiction, neutral) of the first three: only the second decides the claim.
+    read = np.array([[0.05, 0.05, 0.9], [0.1, 0.85, 0.05], [0.1, 0.1, 0.8]])
+    reordered = reorder_by_reading(result, read, weight=0.5)
+    assert [h.passage.passage_id for h in reordered.hits] == ["doc#1", "doc#0", "doc#2", "doc#3"]
+    assert [h.score for h in reordered.hits] == [0.6, 0.7, 0.5, 0.1]  # the reranker's scores travel with them
+    assert reorder_by_reading(result, read, weight=0.0).hits == result.hits
+    assert reorder_by_reading(result, read[:1], weight=0.5).hits == result.hits

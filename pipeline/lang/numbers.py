@@ -1,20 +1,18 @@
 """Dutch numbers, units and approximations: "twee tot drie uur", "0,5 mg/kg", "een op de vijf"."""
 
+# Numerals written as one word are read by their parts: "vijfendertig" (5 + 30), "tweeëntwintig",
+# "tweehonderdvijftig" (2 x 100 + 50), "drieduizend".
+ONES = {"één": 1, "een": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8, "negen": 9}
+TEENS = {"tien": 10, "elf": 11, "twaalf": 12, "dertien": 13, "veertien": 14, "vijftien": 15, "zestien": 16,
+         "zeventien": 17, "achttien": 18, "negentien": 19}
+# The tens; also the words that name a decade ("de jaren negentig").
+TENS = {"twintig": 20, "dertig": 30, "veertig": 40, "vijftig": 50, "zestig": 60, "zeventig": 70, "tachtig": 80,
+        "negentig": 90}
 WORD_NUMBERS = {
-    "nul": 0, "een": 1, "één": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7,
-    "acht": 8, "negen": 9, "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13, "veertien": 14,
-    "vijftien": 15, "zestien": 16, "zeventien": 17, "achttien": 18, "negentien": 19, "twintig": 20,
-    "dertig": 30, "veertig": 40, "vijftig": 50, "zestig": 60, "zeventig": 70, "tachtig": 80,
-    "negentig": 90, "honderd": 100, "duizend": 1000, "half": 0.5, "halve": 0.5, "helft": 0.5,
+    "nul": 0, **ONES, **TEENS, **TENS, "honderd": 100, "duizend": 1000, "half": 0.5, "halve": 0.5, "helft": 0.5,
     "eenmaal": 1, "tweemaal": 2, "driemaal": 3, "viermaal": 4, "derde": 1 / 3, "kwart": 0.25,
     "tiende": 0.1, "dubbel": 2, "decennia": None,
 }
-# The tens; also the words that name a decade ("de jaren negentig").
-TENS = ("twintig", "dertig", "veertig", "vijftig", "zestig", "zeventig", "tachtig", "negentig")
-# Numerals written as one word, read by their parts: "vijfendertig" (5 + 30), "tweeëntwintig",
-# "tweehonderdvijftig" (2 x 100 + 50), "drieduizend".
-ONES = ("één", "een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen")
-TEENS = ("tien", "elf", "twaalf", "dertien", "veertien", "vijftien", "zestien", "zeventien", "achttien", "negentien")
 NUMERAL_AND = ("en", "ën")   # between the ones and the tens: "vijf-en-dertig"
 HUNDRED, THOUSAND = "honderd", "duizend"
 # Written unit -> canonical unit.
