@@ -120,6 +120,8 @@ def claim_as_asserted(sentence: str) -> tuple[str, str | None]:
                     and not re.match(r"volgens\s+(mij|ons)\b", match.group(0), re.IGNORECASE):  # a hedge, not a source
                 speaker = match.group(0)
             text = text[match.end():]
+            if frame is SOURCE_FRAME and match.group(0).lower().startswith("volgens"):
+                text = subject_first(text.lstrip(" ,"))  # "volgens X is ketamine ..." puts the verb first
     trailing = TRAILING_REPORT.search(text) if speaker is None else None
     if trailing and len(_WORDS.findall(text[:trailing.start()])) >= 3:  # "..., zegt mijn buurvrouw"
         speaker = trailing.group("speaker") or trailing.group("speaker_first")
@@ -138,7 +140,12 @@ def claim_as_asserted(sentence: str) -> tuple[str, str | None]:
 def declarative(question: str) -> str:
     """A question asked verb first, in the order of the statement it asks about: "is ketamine een pijnstiller
     dan?" -> "ketamine is een pijnstiller?"; other text as it is, less a closing modal particle."""
-    text = QUESTION_PARTICLE_END.sub("", question.strip())
+    return subject_first(QUESTION_PARTICLE_END.sub("", question.strip()))
+
+
+def subject_first(text: str) -> str:
+    """Text that puts a finite verb before the drug or a pronoun standing for it, in statement order: "is
+    ketamine een pijnstiller" -> "ketamine is een pijnstiller"; other text as it is."""
     match = INVERTED_QUESTION.match(text)
     if match is None:
         return text

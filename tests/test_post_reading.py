@@ -37,6 +37,7 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
     ("Hoezo is dat spul veilig?", "Dat spul is veilig.", None),
     ("Is het niet zo dat ketamine de bloeddruk verhoogt?", "Ketamine de bloeddruk verhoogt.", None),
     ("Iemand zei dat K bij iedereen werkt, wat een onzin.", "K bij iedereen werkt.", "Iemand"),
+    ("Volgens sommigen is ketamine een wondermiddel.", "Ketamine is een wondermiddel.", "Volgens sommigen"),
     # Where the poster read it, and the "POV:" of a discovery.
     ("Las gisteren in de krant dat esketamine vergoed wordt", "Esketamine vergoed wordt.", None),
     ("Ik zag op tiktok dat ketamine je angst wegneemt", "Ketamine je angst wegneemt.", None),
