@@ -114,13 +114,13 @@ def claim_as_asserted(sentence: str) -> tuple[str, str | None]:
     for frame in (MOCKING_FRAME, REPORT_FRAME, SOURCE_FRAME, LEADING_QUESTION, SCEPTICAL_QUESTION):
         match = frame.search(text)
         if match and match.start() <= 40 and len(text) - match.end() >= 10:  # a frame leads, a claim follows
+            volgens = frame is SOURCE_FRAME and match.group(0).lower().startswith("volgens")
             if frame is REPORT_FRAME:
                 speaker = match.group("speaker")
-            elif frame is SOURCE_FRAME and match.group(0).lower().startswith("volgens") \
-                    and not re.match(r"volgens\s+(mij|ons)\b", match.group(0), re.IGNORECASE):  # a hedge, not a source
-                speaker = match.group(0)
+            elif volgens and not re.match(r"volgens\s+(mij|ons)\b", match.group(0), re.IGNORECASE):
+                speaker = match.group(0)  # "volgens mij/ons" is a hedge, not a source
             text = text[match.end():]
-            if frame is SOURCE_FRAME and match.group(0).lower().startswith("volgens"):
+            if volgens:
                 text = subject_first(text.lstrip(" ,"))  # "volgens X is ketamine ..." puts the verb first
     trailing = TRAILING_REPORT.search(text) if speaker is None else None
     if trailing and len(_WORDS.findall(text[:trailing.start()])) >= 3:  # "..., zegt mijn buurvrouw"

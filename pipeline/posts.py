@@ -22,9 +22,10 @@ _RETWEET = re.compile(r"^\s*RT\b:?\s*", re.IGNORECASE)
 _HASHTAG = re.compile(r"(?<!\w)#(\w+)")
 _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")  # letters only: "2000" stays
 _SPACES = re.compile(r"\s+")
-# Slang of more than one word ("special K"), spelled out before the word-by-word pass would split it.
-_PHRASE_ALIASES = re.compile(r"(?<!\w)(" + "|".join(re.escape(k) for k in POST_ALIASES if " " in k) + r")(?!\w)",
-                             re.IGNORECASE)
+# Slang of more than one word ("special K"), spelled out before the word-by-word pass would split it (None when
+# the word lists have none: an empty alternation would match everywhere).
+_PHRASES = [re.escape(key) for key in POST_ALIASES if " " in key]
+_PHRASE_ALIASES = re.compile(rf"(?<!\w)({'|'.join(_PHRASES)})(?!\w)", re.IGNORECASE) if _PHRASES else None
 
 
 def _is_emoji_or_symbol(char: str) -> bool:
@@ -50,7 +51,8 @@ def normalise_post(text: str) -> str:
     text = _MENTION.sub(" ", text)
     text = _HASHTAG.sub(_hashtag_words, text)
     text = "".join(" " if _is_emoji_or_symbol(c) else c for c in text)
-    text = _PHRASE_ALIASES.sub(lambda match: POST_ALIASES[match.group(1).lower()], text)
+    if _PHRASE_ALIASES is not None:
+        text = _PHRASE_ALIASES.sub(lambda match: POST_ALIASES[match.group(1).lower()], text)
     words = []
     for word in re.split(r"(\s+)", text):
         core = word.strip(".,!?;:\"'()")
