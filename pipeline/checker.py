@@ -18,7 +18,8 @@ from .lang import PRESENT_TIME, fingerprint as language_fingerprint
 from .post_reading import PostReader, SentenceReading, load_reader, reader_identity, rule_reading, skip_reason
 from .posts import PostAnalysis, SkippedSentence, analyse_post, claim_fingerprint, is_dutch, normalise_post
 from .results import STANCE_WORDS, CheckResult, ClaimResult, Conflict, Evidence
-from .retrieve import RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever, reorder_by_reading
+from .retrieve import (RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever, reorder_by_reading,
+                       with_context)
 from .runtime import configure_runtime
 from .text import figure_year
 from .verify import (LABELS, Assessment, VerdictClassifier, assess, explain, feature_names, load_models,
@@ -211,17 +212,24 @@ class FactChecker:
                         meta.get("date"), figure_year(passage.text))
 
     # ------------------------------------------------------------------ features
-    def assess_claims(self, claims: list[str], encoded: dict[str, np.ndarray] | None = None
-                      ) -> tuple[list[RetrievalResult], list[Assessment]]:
+    def assess_claims(self, claims: list[str], encoded: dict[str, np.ndarray] | None = None,
+                      contexts: list[str | None] | None = None) -> tuple[list[RetrievalResult], list[Assessment]]:
         """Retrieve and compute verdict features for many claims at once (one encoder batch). ``encoded``:
-        query vectors already computed by text (a plain claim is also the sentence the post reader read)."""
+        query vectors already computed by text (a plain claim is also the sentence the post reader read).
+        ``contexts``: per claim, the post it was read from (None for a claim on its own); with
+        ``posts.search_with_context`` it helps find the candidates (``retrieve.with_context``)."""
         if not claims:
             return [], []
+        if contexts is None or not self.config.posts.search_with_context:
+            contexts = [None] * len(claims)
+        searches = [with_context(claim, context) for claim, context in zip(claims, contexts)]
         known = dict(encoded or {})
-        missing = list(dict.fromkeys(claim for claim in claims if claim not in known))
+        missing = list(dict.fromkeys(text for text in claims + searches if text not in known))
         if missing:
             known.update(zip(missing, self.encoder.encode_queries(missing)))
-        results = self.retriever.search_many(claims, vectors=np.vstack([known[claim] for claim in claims]))
+        results = self.retriever.search_many(claims, vectors=np.vstack([known[claim] for claim in claims]),
+                                             searches=searches,
+                                             search_vectors=np.vstack([known[search] for search in searches]))
         if self.retriever.reranker is not None:
             results = self.read_and_reorder(results)
         return results, self.assess(results)
@@ -286,7 +294,11 @@ class FactChecker:
             readings, encoded = self._read(analyses)
             checkable = [(number, reading) for number, post in enumerate(readings) for reading in post
                          if reading.checkable]
-            retrievals, assessments = self.assess_claims([reading.claim for _, reading in checkable], encoded)
+            # A claim from a post of several sentences is searched with the rest of the post around it.
+            contexts = [analyses[owner].normalised if len(analyses[owner].sentences) > 1 else None
+                        for owner, _ in checkable]
+            retrievals, assessments = self.assess_claims([reading.claim for _, reading in checkable], encoded,
+                                                         contexts)
             probabilities = self._predict(assessments)
             conflicts = self._conflicts(retrievals, assessments, probabilities)
         per_post: dict[int, list[ClaimResult]] = {}

@@ -120,6 +120,7 @@ class Posts(_Section):
     reader_regularisation: float = Field(gt=0)
     reader_plain_claims: bool
     reader_training_splits: list[str] = Field(min_length=1)
+    search_with_context: bool
 
 
 class Batch(_Section):

@@ -161,20 +161,28 @@ class Retriever:
         return np.asarray(self.index.bm25.get_scores(terms), dtype=np.float32)
 
     def search_many(self, claims: list[str], k: int | None = None, fusion: str | None = None,
-                    rerank: bool = True, vectors: np.ndarray | None = None) -> list[RetrievalResult]:
+                    rerank: bool = True, vectors: np.ndarray | None = None,
+                    searches: list[str] | None = None, search_vectors: np.ndarray | None = None
+                    ) -> list[RetrievalResult]:
         """Rank passages for many claims (one encoder call, none when their query ``vectors`` are given);
-        the best ``k`` per claim, best first."""
+        the best ``k`` per claim, best first. ``searches`` (with their ``search_vectors``): per claim, the
+        text that finds its candidates when that is not the claim itself (``with_context``); the candidates
+        are then reranked and scored against the claim alone."""
         k = self.settings.k if k is None else k
         if k < 1:
             raise FactCheckError(f"k must be 1 or more, got {k}")
         if vectors is None:
             vectors = self.encoder.encode_queries(claims)
+        if searches is None:
+            searches, search_vectors = claims, vectors
         depth = self.settings.rerank_depth if (rerank and self.reranker is not None) else 0
         wanted = max(k, depth)
         # The dense candidates, and the most similar passages that order the rest of the top ``wanted``.
-        dense_found = self.dense.search(vectors, max(wanted, self.settings.candidates))
-        results = [self._rank(claim, vector, found, wanted, fusion or self.settings.fusion)
-                   for claim, vector, found in zip(claims, vectors, dense_found)]
+        dense_found = self.dense.search(search_vectors, max(wanted, self.settings.candidates))
+        results = [self._rank(search, vector, found, wanted, fusion or self.settings.fusion)
+                   for search, vector, found in zip(searches, search_vectors, dense_found)]
+        results = [result if search == claim else self._for_claim(result, claim, vector)
+                   for result, search, claim, vector in zip(results, searches, claims, vectors)]
         if depth:
             results = self.rerank(results, self.reranker)
         return [RetrievalResult(r.claim, r.claim_vector, r.hits[:k]) for r in results]
@@ -247,6 +255,13 @@ class Retriever:
                 for i in order]
         return RetrievalResult(claim, vector, hits)
 
+    def _for_claim(self, found: RetrievalResult, claim: str, vector: np.ndarray) -> RetrievalResult:
+        """Passages found by a search text, as the claim's own: its similarity to each replaces the search's."""
+        rows = np.array([hit.row for hit in found.hits], dtype=int)
+        similarity = self.index.embeddings[rows] @ vector if len(rows) else np.zeros(0)
+        return RetrievalResult(claim, vector, [replace(hit, dense_score=float(score))
+                                               for hit, score in zip(found.hits, similarity)])
+
     def _written_claim_scores(self, claim: str, vector: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """Per passage, the similarity of its closest deciding written claim (``pipeline/written_claims.py``),
         and the best ``candidates`` passages by it; nothing when the index has none or the weight is 0."""
@@ -263,6 +278,13 @@ class Retriever:
         if found.all_scores is not None:
             return found.all_scores[rows]
         return (self.index.embeddings[rows] @ vector).astype(np.float32)
+
+
+def with_context(claim: str, context: str | None) -> str:
+    """What finds a claim's candidates: the claim followed by the post it came from, when it has one. A claim
+    taken out of one sentence of a post often leaves what it is about to the others, whose words then find
+    the passage the claim alone misses."""
+    return f"{claim} {context}" if context else claim
 
 
 def reorder_by_reading(result: RetrievalResult, probabilities: np.ndarray, weight: float) -> RetrievalResult:

@@ -40,6 +40,37 @@ def test_retrieve_checks_its_input_and_ranks_past_the_rerank_depth(checker):
         checker.retrieve(None)
 
 
+def test_a_claim_from_a_post_is_found_with_the_post_and_judged_on_its_own(checker, monkeypatch):
+    """"De dosis was laag." alone finds passages on low doses in general; the post around it says which study
+    it means, and with it the study's own passage comes first. The hits still carry the claim's own text,
+    vector and similarity, which the reranker and the verdict model read."""
+    import numpy as np
+
+    from pipeline.retrieve import with_context
+
+    claim = "De dosis was laag."
+    post = "De dosis was laag. Vijf dagen achter elkaar kregen die mensen een infuus tegen hun pijn."
+    study = "De deelnemers kregen vijf dagen achter elkaar een infuus met ketamine"
+    search = with_context(claim, post)
+    assert search == f"{claim} {post}" and with_context(claim, None) == claim
+    vectors = checker.encoder.encode_queries([claim, search])
+    alone = checker.retriever.search_many([claim], vectors=vectors[:1])[0]
+    found = checker.retriever.search_many([claim], vectors=vectors[:1], searches=[search],
+                                          search_vectors=vectors[1:])[0]
+    assert not any(hit.passage.text.startswith(study) for hit in alone.hits[:3])
+    assert found.hits[0].passage.text.startswith(study)
+    assert found.claim == claim and np.array_equal(found.claim_vector, vectors[0])
+    assert all(hit.dense_score == pytest.approx(float(checker.index.embeddings[hit.row] @ vectors[0]), abs=1e-5)
+               for hit in found.hits)
+    # The checker passes a post's text along only when posts.search_with_context is on.
+    with_post = checker.assess_claims([claim], contexts=[post])[0][0]
+    assert with_post.hits[0].passage.text.startswith(study)
+    off = checker.config.posts.model_copy(update={"search_with_context": False})
+    monkeypatch.setattr(checker, "config", checker.config.model_copy(update={"posts": off}))
+    without = checker.assess_claims([claim], contexts=[post])[0][0]
+    assert [hit.row for hit in without.hits] == [hit.row for hit in checker.assess_claims([claim])[0][0].hits]
+
+
 @pytest.mark.parametrize("claim, expected", [
     ("De deelnemers kregen 0,5 mg per kilo lichaamsgewicht", "0,5 mg per kilo lichaamsgewicht"),
     ("In 2020 ging 2% van de drugsincidenten over ketamine", "71 (2%) van de 3.541"),
