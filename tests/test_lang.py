@@ -40,6 +40,9 @@ def test_patterns_are_assembled_from_the_lists():
     assert lang.NEGATED_BEFORE.search("werkt niet ") and lang.NO_EVIDENCE.search("Er is geen wetenschappelijk bewijs")
     assert lang.GREETING.match("Hoi allemaal!") and not lang.GREETING.match("Hoi, ketamine is legaal")
     assert lang.TAG_QUESTION.search("Ketamine is legaal, toch?")
+    # Sarcastic agreement denies; plain "ja" does not.
+    assert all(lang.DENIAL.search(text) for text in ("Ja ja, tuurlijk 🙄", "jaja hoor", "Ja, tuurlijk."))
+    assert not lang.DENIAL.search("Ja, dat klopt.")
     assert lang.POST_ALIASES["k"] == "ketamine" and lang.POST_ALIASES["gwn"] == "gewoon"
     assert lang.ALIASES.keys() == {*ketamine.DRUG_SLANG, *ketamine.DOMAIN_ABBREVIATIONS, *social.CHAT_ABBREVIATIONS}
 

@@ -38,6 +38,10 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
     ("Is het niet zo dat ketamine de bloeddruk verhoogt?", "Ketamine de bloeddruk verhoogt.", None),
     ("Iemand zei dat K bij iedereen werkt, wat een onzin.", "K bij iedereen werkt.", "Iemand"),
     ("Volgens sommigen is ketamine een wondermiddel.", "Ketamine is een wondermiddel.", "Volgens sommigen"),
+    ("Volgens de 'artsen' geeft ketamine blaasschade.", "Ketamine geeft blaasschade.", "Volgens de 'artsen'"),
+    # "het" before a noun is its article, not a subject that can move before the verb.
+    ("Sinds wanneer is het een paardenmiddel dan?", "Het is een paardenmiddel.", None),
+    ("Sinds wanneer is het gebruik van ketamine strafbaar?", "Is het gebruik van ketamine strafbaar.", None),
     # Where the poster read it, and the "POV:" of a discovery.
     ("Las gisteren in de krant dat esketamine vergoed wordt", "Esketamine vergoed wordt.", None),
     ("Ik zag op tiktok dat ketamine je angst wegneemt", "Ketamine je angst wegneemt.", None),

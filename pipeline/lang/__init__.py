@@ -79,13 +79,15 @@ DRUG_MENTION = re.compile(rf"\b(?:{_alternatives(ketamine.DRUG_NAMES)})\b", re.I
 REFERRING_SUBJECT = re.compile(rf"^(?:(?:en|maar|ook|want|dus)\s+)?(?:{_alternatives(stance.REFERRING_SUBJECTS)})\s+"
                                rf"(?=(?:{_alternatives(stance.SUBJECT_VERBS)})\b)", re.IGNORECASE)
 # A question's verb-first order, its subject the drug or a word pointing back to it: "is ketamine een pijnstiller".
+_MOVABLE_SUBJECTS = [subject for subject in stance.REFERRING_SUBJECTS if subject != r"het"]
 INVERTED_QUESTION = re.compile(rf"^(?P<verb>{_alternatives(stance.SUBJECT_VERBS)})\s+"
-                               rf"(?P<subject>{_alternatives(ketamine.DRUG_NAMES)}|{_alternatives(stance.REFERRING_SUBJECTS)})"
+                               rf"(?P<subject>{_alternatives(ketamine.DRUG_NAMES)}|{_alternatives(_MOVABLE_SUBJECTS)}"
+                               rf"|het(?=\s+(?:{_alternatives(stance.PRONOUN_HET_BEFORE)})\b))"
                                r"\s+(?P<rest>\S.*)$", re.IGNORECASE)
 QUESTION_PARTICLE_END = re.compile(rf"\s+(?:{_alternatives(stance.QUESTION_PARTICLES)})(?=[\s?!.…]*$)", re.IGNORECASE)
 DUMMY_SUBJECT_TAIL = re.compile(rf"(?:is|was)\s+(?:[\w-]+\s+){{0,2}}?(?:{_alternatives(stance.DUMMY_SUBJECT_TAIL)})\b",
                                 re.IGNORECASE)
-SOURCE_FRAME = re.compile(rf"\b(?:{_alternatives(stance.SOURCE_FRAMES)})\b", re.IGNORECASE)
+SOURCE_FRAME = re.compile(rf"\b(?:{_alternatives(stance.SOURCE_FRAMES)})(?!\w)", re.IGNORECASE)
 _DENIAL = rf"(?:{_alternatives(stance.DENIAL_WORDS)}|{_alternatives(stance.DENIAL_PHRASES)})"
 DENIAL = re.compile(rf"\b{_DENIAL}\b", re.IGNORECASE)
 # "X is een fabel", "X, maar dat is gelul", "X, wat een onzin": the denial that follows a claim, up to the sentence's end.

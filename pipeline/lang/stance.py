@@ -22,7 +22,8 @@ TRAILING_SAYING_VERBS = (r"zegt", r"zei", r"zeggen", r"zeiden", r"beweert", r"be
 PERFECT_AUXILIARIES = (r"heeft", r"hebben", r"had", r"hadden")
 SAYING_PARTICIPLES = (r"gezegd", r"verteld", r"beweerd", r"geschreven", r"geclaimd", r"gepost", r"geroepen")
 # Frames with no named speaker: "volgens een studie", "las net dat", "schijnt dat".
-SOURCE_FRAMES = (r"volgens\s+(?:een|de|het|mijn|m'n|die|dat)?\s*[\w-]+(?:\s+van\s+[\w-]+)?",
+# The source may stand in scare quotes: "volgens de 'experts'".
+SOURCE_FRAMES = (r"volgens\s+(?:een|de|het|mijn|m'n|die|dat)?\s*['‘\"“]?[\w-]+['’\"”]?(?:\s+van\s+[\w-]+)?",
                  r"(?:ik\s+)?(?:las|lees|hoorde|hoor|zag)\s+(?:(?:net|ergens|laatst|gisteren|vandaag|online)\s+)?"
                  r"(?:(?:in|op|bij)\s+(?:een|de|het|die|dat)?\s*[\w-]+\s+)?dat",  # "las net in een factsheet dat"
                  r"(?:pov:\s*)?(?:je|jij)\s+(?:ontdekt|ontdekte|komt\s+erachter|kwam\s+erachter)\s+dat",
@@ -37,7 +38,7 @@ DENIAL_WORDS = (r"fabel(?:tje)?s?", r"mythe", r"hoax", r"onzin", r"gelul", r"bul
 DENIAL_PHRASES = (r"klopt\s+(?:helemaal\s+|echt\s+)?(?:niks|niets|geen\s+bal|geen\s+hout)(?:\s+van)?",
                   r"(?:dat|dit|het)\s+klopt\s+(?:dus\s+|gewoon\s+|echt\s+|helemaal\s+)?niet", r"bestaat\s+niet",
                   r"slaat\s+(?:echt\s+)?nergens\s+op", r"geloof\s+(?:er\s+)?(?:geen|niks|niets)\s+van",
-                  r"is\s+(?:gewoon\s+)?niet\s+waar", r"echt\s+niet\s+waar", r"(?:ja|jaja)\s+(?:hoor|tuurlijk)",
+                  r"is\s+(?:gewoon\s+)?niet\s+waar", r"echt\s+niet\s+waar", r"(?:jaja|ja(?:[\s,]+ja)?)[\s,]+(?:hoor|tuurlijk)",
                   r"ammehoela", r"laat\s+je\s+niks\s+wijsmaken", r"trap\s+er\s+niet\s+in",
                   r"wie\s+gelooft\s+(?:dat|die\s+onzin)", r"not\s+true", r"is\s+achterhaald")
 # "mensen die denken dat X", "het klopt niet dat X": the poster mocks or rejects X.
@@ -78,10 +79,15 @@ ADVICE_PHRASES = (r"doe\s+je\s+eigen\s+onderzoek",
 # (or "dat spul") as subject, followed by a finite verb; the claim is checked with the drug named.
 # Bare "dit" and "dat" are left out: they mostly point back at a statement ("Dat is onzin"), not at the drug.
 REFERRING_SUBJECTS = (r"het", r"hij", r"(?:dit|dat|het)\s+(?:spul|middel|goedje|medicijn)")
-SUBJECT_VERBS = (r"is", r"was", r"wordt", r"werd", r"zorgt", r"maakt", r"geeft", r"werkt", r"helpt", r"kan",
+SUBJECT_VERBS = (r"is", r"was", r"zou", r"wordt", r"werd", r"zorgt", r"maakt", r"geeft", r"werkt", r"helpt", r"kan",
                  r"mag", r"moet", r"heeft", r"had", r"staat", r"gaat", r"blijft", r"komt", r"duurt", r"kost",
                  r"verhoogt", r"verlaagt", r"vertraagt", r"versnelt", r"veroorzaakt", r"beschadigt", r"remt",
                  r"blokkeert", r"verdooft", r"verslaaft", r"geneest", r"zit")
+# After a verb, bare "het" is also an article ("is het bezit van ketamine strafbaar"): only before one of these
+# words is it the pronoun that can move before the verb ("is het een pijnstiller", "is het niet gevaarlijk").
+PRONOUN_HET_BEFORE = (r"een", r"de", r"niet", r"wel", r"ook", r"echt", r"gewoon", r"nog", r"al", r"zo", r"heel",
+                      r"erg", r"veel", r"vaak", r"altijd", r"nooit", r"geen", r"meer", r"minder", r"dan", r"toch",
+                      r"juist", r"eigenlijk", r"helemaal", r"zelfs", r"alleen", r"maar")
 # "Het is belangrijk om ...", "het is bewezen dat ...": "het" as a dummy subject refers to nothing (these words
 # within the first three after "is").
 DUMMY_SUBJECT_TAIL = (r"om", r"dat", r"te", r"of")
