@@ -25,7 +25,7 @@ from .posts import PostSentence
 from .labelled_posts import CHECKABLE, SENTENCE_CLASSES, STANCES
 from .lang import POST_DATA_MODULES, fingerprint
 from .lang import (ADVICE_OPENING, ADVICE_PHRASE, DENIAL, DENIAL_SUFFIX, DRUG_MENTION, DUMMY_SUBJECT_TAIL, GREETING,
-                   INVERTED_QUESTION, LAUGHTER, LEADING_QUESTION, MOCKING_FRAME, NEGATIONS, OPINION,
+                   INVERTED_QUESTION, LAUGHTER, LEADING_QUESTION, MOCKING_FRAME, NEGATIONS, NON_NEGATING_IDIOM, OPINION,
                    QUANTIFIERS, QUESTION_PARTICLE_END, QUESTION_WORD_OPENING, REFERRING_SUBJECT, REPORT_FRAME,
                    SCEPTICAL_QUESTION, SOURCE_FRAME, TRAILING_REPORT)
 
@@ -129,7 +129,7 @@ def claim_as_asserted(sentence: str) -> tuple[str, str | None]:
     stripped = DENIAL_SUFFIX.sub("", text)
     if len(_WORDS.findall(stripped)) >= 3:
         text = stripped
-    text = LAUGHTER.sub(" ", text)
+    text = LAUGHTER.sub(" ", NON_NEGATING_IDIOM.sub("", text))  # "staat niet voor niets op": it is on
     if "?" in text:
         text = declarative(text)
     text = re.sub(r"\s+", " ", text).strip(" ,;:-'\"‘’“”")

@@ -23,8 +23,8 @@ from .retrieve import Hit, RetrievalResult
 from .overlap import overlap
 from .pair_memory import MEMORY_FEATURES
 from .storage import atomic_file, load_skops, loading_artefact
-from .lang import (ANTONYMS, HEDGES, LIMITING, NEGATED_BEFORE, NEGATIONS, NO_EVIDENCE, NO_LONGER, SWAPPABLE_PAIRS,
-                   UNIVERSAL)
+from .lang import (ANTONYMS, HEDGES, LIMITING, NEGATED_BEFORE, NEGATIONS, NO_EVIDENCE, NO_LONGER, NON_NEGATING_IDIOM,
+                   SWAPPABLE_PAIRS, UNIVERSAL)
 from .text import LexicalAnalyzer, extract_quantities, figure_trend, fold, stated_trend, stem, word_tokens
 
 LABELS = ("supported", "contradicted", "unsupported")
@@ -124,7 +124,7 @@ _OPTICAL_SIGN = re.compile(r"\((?:\+|-|−)\)(?=-)")
 @lru_cache(maxsize=8192)
 def _profile(text: str) -> _Profile:
     text = _OPTICAL_SIGN.sub("", text)
-    raw = word_tokens(NO_LONGER.sub(r"\1", text))
+    raw = word_tokens(NO_LONGER.sub(r"\1", NON_NEGATING_IDIOM.sub(" ", text)))
     tokens = frozenset({fold(t) for t in raw} | set(raw))
     rejects = bool(NO_EVIDENCE.search(text))
     # "onduidelijk", "mythe" and "geen bewijs" deny as "niet" does.

@@ -39,6 +39,10 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
     ("Iemand zei dat K bij iedereen werkt, wat een onzin.", "K bij iedereen werkt.", "Iemand"),
     ("Volgens sommigen is ketamine een wondermiddel.", "Ketamine is een wondermiddel.", "Volgens sommigen"),
     ("Volgens de 'artsen' geeft ketamine blaasschade.", "Ketamine geeft blaasschade.", "Volgens de 'artsen'"),
+    ("Hier wordt gesteld dat K verslavend is, maar dat is onjuist.", "K verslavend is.", None),
+    ("Mijn arts stelt dat ketamine helpt.", "Ketamine helpt.", "Mijn arts"),
+    # An idiom whose "niet" denies nothing: the poster asserts the claim without it.
+    ("Het staat niet voor niets op de WHO-lijst.", "Het staat op de WHO-lijst.", None),
     # "het" before a noun is its article, not a subject that can move before the verb.
     ("Sinds wanneer is het een paardenmiddel dan?", "Het is een paardenmiddel.", None),
     ("Sinds wanneer is het gebruik van ketamine strafbaar?", "Is het gebruik van ketamine strafbaar.", None),

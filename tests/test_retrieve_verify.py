@@ -163,6 +163,11 @@ def test_comparison_finds_number_negation_and_antonym_mismatches():
     assert numbers.number_conflicts and numbers.numbers_matched == 0
     same = compare("De halfwaardetijd is 2-3 uur.", "de halfwaardetijd is slechts twee tot drie uur", analyzer)
     assert same.numbers_matched == 1 and not same.number_conflicts
+    # "niet zonder reden" and "niet voor niets" deny nothing; "niet" elsewhere still does.
+    idiom = compare("Artsen zijn terughoudend met ketamine.", "Dat maakt artsen terughoudend en niet zonder reden.",
+                    analyzer)
+    assert not idiom.passage_negated and not idiom.claim_negated
+    assert compare("Artsen zijn terughoudend.", "Dat maakt artsen niet terughoudend.", analyzer).passage_negated
     antonym = compare("Ketamine verlaagt de bloeddruk.", "Ketamine verhoogt de bloeddruk.", analyzer)
     assert antonym.antonym_conflicts == (("verlaagt", "verhoogt"),)
     swap = compare("Mannen breken ketamine sneller af dan vrouwen.",

@@ -46,6 +46,7 @@ NO_EVIDENCE = re.compile(_alternatives(negation.NO_EVIDENCE), re.IGNORECASE)
 UNIVERSAL = re.compile(rf"\b({_alternatives(cue_words.UNIVERSAL)})\b", re.IGNORECASE)
 LIMITING = re.compile(rf"\b({_alternatives(cue_words.LIMITING)})\b", re.IGNORECASE)
 NEGATED_BEFORE = re.compile(rf"\b({_alternatives(negation.NEGATES_FOLLOWING)})\s+(voor\s+)?$", re.IGNORECASE)
+NON_NEGATING_IDIOM = re.compile(rf"\b(?:{_alternatives(negation.NON_NEGATING_IDIOMS)})\b\s*", re.IGNORECASE)
 NO_LONGER = re.compile(rf"\b({_alternatives(negation.NO_LONGER_LEADS)})\s+meer\b", re.IGNORECASE)
 PHRASAL_TREND = re.compile(rf"\b(?:{_alternatives(cue_words.PHRASAL_TREND_VERBS)})\b[^,.;]{{0,80}}?"
                            rf"\b(?P<particle>{_alternatives(cue_words.PHRASAL_TREND_PARTICLES)})\b")

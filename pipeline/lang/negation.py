@@ -17,5 +17,9 @@ NO_EVIDENCE = (
 # Words that, just before a universal word, take its force away: "niet altijd", "geen voor iedereen".
 NEGATES_FOLLOWING = ("niet", "geen")
 
+# Idioms whose negation words deny nothing: "staat niet voor niets op de lijst" asserts it is on the list, and
+# "terughoudend, en niet zonder reden" that there is a reason. Left out before negation is looked for.
+NON_NEGATING_IDIOMS = (r"niet\s+voor\s+niets", r"niet\s+voor\s+niks", r"niet\s+zonder\s+reden")
+
 # "niet meer" / "nooit meer" / "geen meer" mean "no longer", not "more".
 NO_LONGER_LEADS = ("niet", "nooit", "geen")

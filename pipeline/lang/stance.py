@@ -11,6 +11,7 @@ REPORTERS = (r"(?:mijn|m'n|je|jouw|onze|de|een|die|dat|haar|zijn|z'n|hun)\s+(?:[
              r"iemand(?:\s+(?:op|in|van|bij)\s+[\w'-]+)?")  # "iemand op reddit beweerde dat"
 # Present and past tense: "beweert" and "beweerde" pass a claim on alike.
 SAYING_VERBS = (r"zegt", r"zei", r"zeggen", r"zeiden", r"beweert", r"beweerde", r"beweren", r"beweerden",
+                r"stelt", r"stelde", r"stellen", r"stelden",
                 r"vertelde", r"vertelt", r"vertellen", r"vertelden", r"roept", r"riep", r"roepen", r"riepen",
                 r"schrijft", r"schreef", r"schrijven", r"schreven", r"claimt", r"claimde", r"claimen", r"claimden",
                 r"postte", r"postten", r"denkt", r"denken", r"dacht", r"dachten", r"geloven", r"gelooft",
@@ -27,22 +28,22 @@ SOURCE_FRAMES = (r"volgens\s+(?:een|de|het|mijn|m'n|die|dat)?\s*['‘\"“]?[\w-
                  r"(?:ik\s+)?(?:las|lees|hoorde|hoor|zag)\s+(?:(?:net|ergens|laatst|gisteren|vandaag|online)\s+)?"
                  r"(?:(?:in|op|bij)\s+(?:een|de|het|die|dat)?\s*[\w-]+\s+)?dat",  # "las net in een factsheet dat"
                  r"(?:pov:\s*)?(?:je|jij)\s+(?:ontdekt|ontdekte|komt\s+erachter|kwam\s+erachter)\s+dat",
-                 r"(?:er\s+)?(?:wordt|werd)\s+(?:vaak\s+|steeds\s+)?(?:gezegd|beweerd|geroepen)\s+dat",
+                 r"(?:er\s+)?(?:wordt|werd)\s+(?:vaak\s+|steeds\s+)?(?:gezegd|beweerd|geroepen|gesteld|verteld)\s+dat",
                  r"(?:het\s+)?schijnt\s+(?:zo\s+te\s+zijn\s+)?dat", r"blijkbaar", r"naar\s+verluidt",
                  r"uit\s+(?:een\s+)?(?:onderzoek|studie)\s+(?:blijkt|bleek)\s+dat")
 
 # Words that call a claim false, made up or ridiculous.
 DENIAL_WORDS = (r"fabel(?:tje)?s?", r"mythe", r"hoax", r"onzin", r"gelul", r"bullshit", r"bs", r"nonsens",
                 r"kul", r"flauwekul", r"marketing(?:praat(?:je)?s?)?", r"bangmakerij", r"fabeltjesfuik", r"kletskoek", r"lariekoek", r"sprookje(?:s)?", r"nepnieuws", r"fake\s*news",
-                r"complottheorie", r"bangmakerij", r"propaganda", r"leugen(?:s)?", r"gezever", r"zever", r"gezwets")
+                r"complottheorie", r"onjuist", r"onwaar", r"propaganda", r"leugen(?:s)?", r"gezever", r"zever", r"gezwets")
 DENIAL_PHRASES = (r"klopt\s+(?:helemaal\s+|echt\s+)?(?:niks|niets|geen\s+bal|geen\s+hout)(?:\s+van)?",
                   r"(?:dat|dit|het)\s+klopt\s+(?:dus\s+|gewoon\s+|echt\s+|helemaal\s+)?niet", r"bestaat\s+niet",
                   r"slaat\s+(?:echt\s+)?nergens\s+op", r"geloof\s+(?:er\s+)?(?:geen|niks|niets)\s+van",
-                  r"is\s+(?:gewoon\s+)?niet\s+waar", r"echt\s+niet\s+waar", r"(?:jaja|ja(?:[\s,]+ja)?)[\s,]+(?:hoor|tuurlijk)",
+                  r"is\s+(?:gewoon\s+)?niet\s+(?:waar|juist)", r"echt\s+niet\s+waar", r"(?:jaja|ja(?:[\s,]+ja)?)[\s,]+(?:hoor|tuurlijk)",
                   r"ammehoela", r"laat\s+je\s+niks\s+wijsmaken", r"trap\s+er\s+niet\s+in",
                   r"wie\s+gelooft\s+(?:dat|die\s+onzin)", r"not\s+true", r"is\s+achterhaald")
 # "mensen die denken dat X", "het klopt niet dat X": the poster mocks or rejects X.
-MOCKING_FRAMES = (r"(?:het|dat)\s+(?:klopt|is)\s+(?:dus\s+|gewoon\s+|echt\s+|helemaal\s+)?niet(?:\s+waar)?\s+dat",
+MOCKING_FRAMES = (r"(?:het|dat)\s+(?:klopt|is)\s+(?:dus\s+|gewoon\s+|echt\s+|helemaal\s+)?(?:niet(?:\s+waar)?|onjuist|onwaar)\s+dat",
                   r"(?:lol\s+|haha\w*\s+)?(?:mensen|types|lui|gasten|figuren)\s+die\s+(?:nog\s+|echt\s+|serieus\s+)?"
                   r"(?:denken|geloven|roepen|beweren)\s+dat",
                   r"(?:en\s+)?dan\s+(?:nog\s+)?(?:denken|roepen|beweren)\s+(?:ze|mensen)\s+dat",
