@@ -19,7 +19,7 @@ from .post_reading import PostReader, SentenceReading, load_reader, reader_ident
 from .posts import PostAnalysis, SkippedSentence, analyse_post, claim_fingerprint, is_dutch, normalise_post
 from .results import STANCE_WORDS, CheckResult, ClaimResult, Conflict, Evidence
 from .retrieve import (RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever, reorder_by_reading,
-                       with_context)
+                       post_search_text)
 from .runtime import configure_runtime
 from .text import figure_year
 from .verify import (LABELS, Assessment, VerdictClassifier, assess, explain, feature_names, load_models,
@@ -217,12 +217,14 @@ class FactChecker:
         """Retrieve and compute verdict features for many claims at once (one encoder batch). ``encoded``:
         query vectors already computed by text (a plain claim is also the sentence the post reader read).
         ``contexts``: per claim, the post it was read from (None for a claim on its own); with
-        ``posts.search_with_context`` it helps find the candidates (``retrieve.with_context``)."""
+        ``posts.search_with_context`` it helps find the candidates (``retrieve.post_search_text``)."""
         if not claims:
             return [], []
         if contexts is None or not self.config.posts.search_with_context:
             contexts = [None] * len(claims)
-        searches = [with_context(claim, context) for claim, context in zip(claims, contexts)]
+        if len(contexts) != len(claims):
+            raise FactCheckError(f"{len(contexts)} contexts for {len(claims)} claims")
+        searches = [post_search_text(claim, context) for claim, context in zip(claims, contexts)]
         known = dict(encoded or {})
         missing = list(dict.fromkeys(text for text in claims + searches if text not in known))
         if missing:
@@ -294,7 +296,7 @@ class FactChecker:
             readings, encoded = self._read(analyses)
             checkable = [(number, reading) for number, post in enumerate(readings) for reading in post
                          if reading.checkable]
-            # A claim from a post of several sentences is searched with the rest of the post around it.
+            # A claim from a post of several sentences is searched with the whole post behind it.
             contexts = [analyses[owner].normalised if len(analyses[owner].sentences) > 1 else None
                         for owner, _ in checkable]
             retrievals, assessments = self.assess_claims([reading.claim for _, reading in checkable], encoded,

@@ -129,7 +129,9 @@ def claim_as_asserted(sentence: str) -> tuple[str, str | None]:
     stripped = DENIAL_SUFFIX.sub("", text)
     if len(_WORDS.findall(stripped)) >= 3:
         text = stripped
-    text = LAUGHTER.sub(" ", NON_NEGATING_IDIOM.sub("", text))  # "staat niet voor niets op": it is on
+    if NON_NEGATING_IDIOM.search(text):  # "staat niet voor niets op de lijst": it is on the list
+        text = subject_first(NON_NEGATING_IDIOM.sub(" ", text).strip())  # "Niet voor niets staat K ..." led
+    text = LAUGHTER.sub(" ", text)
     if "?" in text:
         text = declarative(text)
     text = re.sub(r"\s+", " ", text).strip(" ,;:-'\"‘’“”")

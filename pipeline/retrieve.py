@@ -165,9 +165,10 @@ class Retriever:
                     searches: list[str] | None = None, search_vectors: np.ndarray | None = None
                     ) -> list[RetrievalResult]:
         """Rank passages for many claims (one encoder call, none when their query ``vectors`` are given);
-        the best ``k`` per claim, best first. ``searches`` (with their ``search_vectors``): per claim, the
-        text that finds its candidates when that is not the claim itself (``with_context``); the candidates
-        are then reranked and scored against the claim alone."""
+        the best ``k`` per claim, best first. ``searches`` (and their ``search_vectors``, encoded when not
+        given): per claim, the text that finds its candidates when that is not the claim itself
+        (``post_search_text``). The candidates then carry the claim's own text, vector and similarity
+        (``_for_claim``), which the reranker's coverage features and the verdict model read."""
         k = self.settings.k if k is None else k
         if k < 1:
             raise FactCheckError(f"k must be 1 or more, got {k}")
@@ -175,6 +176,11 @@ class Retriever:
             vectors = self.encoder.encode_queries(claims)
         if searches is None:
             searches, search_vectors = claims, vectors
+        elif search_vectors is None:
+            search_vectors = self.encoder.encode_queries(searches)
+        if not len(claims) == len(vectors) == len(searches) == len(search_vectors):
+            raise FactCheckError(f"{len(claims)} claims, {len(vectors)} vectors, {len(searches)} search texts and "
+                                 f"{len(search_vectors)} search vectors: one of each per claim")
         depth = self.settings.rerank_depth if (rerank and self.reranker is not None) else 0
         wanted = max(k, depth)
         # The dense candidates, and the most similar passages that order the rest of the top ``wanted``.
@@ -256,7 +262,9 @@ class Retriever:
         return RetrievalResult(claim, vector, hits)
 
     def _for_claim(self, found: RetrievalResult, claim: str, vector: np.ndarray) -> RetrievalResult:
-        """Passages found by a search text, as the claim's own: its similarity to each replaces the search's."""
+        """Passages found by a search text, as the claim's: its text, vector and similarity to each replace the
+        search's. Ranks, BM25 and written-claim scores stay the search's: taking the claim's own written-claim
+        scores instead lost posts and evidence on dev and test (docs/tried.md)."""
         rows = np.array([hit.row for hit in found.hits], dtype=int)
         similarity = self.index.embeddings[rows] @ vector if len(rows) else np.zeros(0)
         return RetrievalResult(claim, vector, [replace(hit, dense_score=float(score))
@@ -280,7 +288,7 @@ class Retriever:
         return (self.index.embeddings[rows] @ vector).astype(np.float32)
 
 
-def with_context(claim: str, context: str | None) -> str:
+def post_search_text(claim: str, context: str | None) -> str:
     """What finds a claim's candidates: the claim followed by the post it came from, when it has one. A claim
     taken out of one sentence of a post often leaves what it is about to the others, whose words then find
     the passage the claim alone misses."""

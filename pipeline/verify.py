@@ -124,8 +124,10 @@ _OPTICAL_SIGN = re.compile(r"\((?:\+|-|−)\)(?=-)")
 @lru_cache(maxsize=8192)
 def _profile(text: str) -> _Profile:
     text = _OPTICAL_SIGN.sub("", text)
-    raw = word_tokens(NO_LONGER.sub(r"\1", NON_NEGATING_IDIOM.sub(" ", text)))
-    tokens = frozenset({fold(t) for t in raw} | set(raw))
+    raw = word_tokens(NO_LONGER.sub(r"\1", text))
+    # An idiom's negation words ("niet zonder reden") deny nothing; its other words stay.
+    denying = {fold(t) for t in word_tokens(NON_NEGATING_IDIOM.sub(" ", text))} & NEGATIONS
+    tokens = frozenset(({fold(t) for t in raw} | set(raw)) - (NEGATIONS - denying))
     rejects = bool(NO_EVIDENCE.search(text))
     # "onduidelijk", "mythe" and "geen bewijs" deny as "niet" does.
     return _Profile(fold(text), tokens, {stem(t): t for t in raw},

@@ -40,9 +40,19 @@ def test_patterns_are_assembled_from_the_lists():
     assert lang.NEGATED_BEFORE.search("werkt niet ") and lang.NO_EVIDENCE.search("Er is geen wetenschappelijk bewijs")
     assert lang.GREETING.match("Hoi allemaal!") and not lang.GREETING.match("Hoi, ketamine is legaal")
     assert lang.TAG_QUESTION.search("Ketamine is legaal, toch?")
-    # Sarcastic agreement denies; plain "ja" does not.
+    # Sarcastic agreement denies where it closes a clause; plain "ja" does not.
     assert all(lang.DENIAL.search(text) for text in ("Ja ja, tuurlijk 🙄", "jaja hoor", "Ja, tuurlijk."))
-    assert not lang.DENIAL.search("Ja, dat klopt.")
+    assert not any(lang.DENIAL.search(text) for text in ("Ja, dat klopt.", "Ja, tuurlijk helpt ketamine."))
+
+
+def test_patterns_that_lead_with_separators_start_only_where_a_run_starts():
+    """A search that may start anywhere inside a long run of spaces or commas tries every start and takes
+    quadratic time (5 s on a 5,000-character post before); these start only where the run does."""
+    run = " ," * 2000
+    assert lang.DENIAL_SUFFIX.search(f"Ketamine{run} wat een onzin").start() == len("Ketamine")
+    assert lang.TAG_QUESTION.search(f"Ketamine is legaal{run} toch?").start() == len("Ketamine is legaal")
+    assert lang.QUESTION_PARTICLE_END.search(f"is ketamine legaal{' ' * 4000}dan?").start() == len("is ketamine legaal")
+    assert lang.DENIAL_SUFFIX.search("Ketamine is veilig, wat een onzin.").start() == len("Ketamine is veilig")
     assert lang.POST_ALIASES["k"] == "ketamine" and lang.POST_ALIASES["gwn"] == "gewoon"
     assert lang.ALIASES.keys() == {*ketamine.DRUG_SLANG, *ketamine.DOMAIN_ABBREVIATIONS, *social.CHAT_ABBREVIATIONS}
 

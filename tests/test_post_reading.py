@@ -41,8 +41,16 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
     ("Volgens de 'artsen' geeft ketamine blaasschade.", "Ketamine geeft blaasschade.", "Volgens de 'artsen'"),
     ("Hier wordt gesteld dat K verslavend is, maar dat is onjuist.", "K verslavend is.", None),
     ("Mijn arts stelt dat ketamine helpt.", "Ketamine helpt.", "Mijn arts"),
+    ("Volgens 'de experts' is ketamine veilig.", "Ketamine is veilig.", "Volgens 'de experts'"),
+    # "onjuist" or "niet juist" inside a clause denies nothing.
+    ("Ketamine geeft bij onjuist gebruik blaasschade.", "Ketamine geeft bij onjuist gebruik blaasschade.", None),
+    ("De dosis is niet juist berekend bij kinderen.", "De dosis is niet juist berekend bij kinderen.", None),
     # An idiom whose "niet" denies nothing: the poster asserts the claim without it.
     ("Het staat niet voor niets op de WHO-lijst.", "Het staat op de WHO-lijst.", None),
+    ("Niet voor niets staat ketamine op de WHO-lijst.", "Ketamine staat op de WHO-lijst.", None),
+    ("Artsen zijn terughoudend met ketamine, en niet zonder reden.", "Artsen zijn terughoudend met ketamine.", None),
+    # "erg" inside a noun phrase: "het" is its article.
+    ("Is het erg dure middel vergoed?", "Is het erg dure middel vergoed.", None),
     # "het" before a noun is its article, not a subject that can move before the verb.
     ("Sinds wanneer is het een paardenmiddel dan?", "Het is een paardenmiddel.", None),
     ("Sinds wanneer is het gebruik van ketamine strafbaar?", "Is het gebruik van ketamine strafbaar.", None),

@@ -46,13 +46,13 @@ def test_a_claim_from_a_post_is_found_with_the_post_and_judged_on_its_own(checke
     vector and similarity, which the reranker and the verdict model read."""
     import numpy as np
 
-    from pipeline.retrieve import with_context
+    from pipeline.retrieve import post_search_text
 
     claim = "De dosis was laag."
     post = "De dosis was laag. Vijf dagen achter elkaar kregen die mensen een infuus tegen hun pijn."
     study = "De deelnemers kregen vijf dagen achter elkaar een infuus met ketamine"
-    search = with_context(claim, post)
-    assert search == f"{claim} {post}" and with_context(claim, None) == claim
+    search = post_search_text(claim, post)
+    assert search == f"{claim} {post}" and post_search_text(claim, None) == claim
     vectors = checker.encoder.encode_queries([claim, search])
     alone = checker.retriever.search_many([claim], vectors=vectors[:1])[0]
     found = checker.retriever.search_many([claim], vectors=vectors[:1], searches=[search],
@@ -62,6 +62,12 @@ def test_a_claim_from_a_post_is_found_with_the_post_and_judged_on_its_own(checke
     assert found.claim == claim and np.array_equal(found.claim_vector, vectors[0])
     assert all(hit.dense_score == pytest.approx(float(checker.index.embeddings[hit.row] @ vectors[0]), abs=1e-5)
                for hit in found.hits)
+    with pytest.raises(FactCheckError, match="one of each per claim"):
+        checker.retriever.search_many([claim, claim], vectors=np.vstack([vectors[0]] * 2), searches=[search])
+    with pytest.raises(FactCheckError, match="1 contexts for 2 claims"):
+        checker.assess_claims([claim, claim], contexts=[post])
+    # check() searches with the post only for a post of several sentences; the claim is checked as read.
+    assert checker.check(post).claims[0].evidence[0].text.startswith(study)
     # The checker passes a post's text along only when posts.search_with_context is on.
     with_post = checker.assess_claims([claim], contexts=[post])[0][0]
     assert with_post.hits[0].passage.text.startswith(study)

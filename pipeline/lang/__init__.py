@@ -46,7 +46,9 @@ NO_EVIDENCE = re.compile(_alternatives(negation.NO_EVIDENCE), re.IGNORECASE)
 UNIVERSAL = re.compile(rf"\b({_alternatives(cue_words.UNIVERSAL)})\b", re.IGNORECASE)
 LIMITING = re.compile(rf"\b({_alternatives(cue_words.LIMITING)})\b", re.IGNORECASE)
 NEGATED_BEFORE = re.compile(rf"\b({_alternatives(negation.NEGATES_FOLLOWING)})\s+(voor\s+)?$", re.IGNORECASE)
-NON_NEGATING_IDIOM = re.compile(rf"\b(?:{_alternatives(negation.NON_NEGATING_IDIOMS)})\b\s*", re.IGNORECASE)
+# With a leading ", en" / "maar", so that "terughoudend, en niet zonder reden" leaves "terughoudend".
+NON_NEGATING_IDIOM = re.compile(rf"(?:[,;]?\s*\b(?:en|maar)\s+)?\b(?:{_alternatives(negation.NON_NEGATING_IDIOMS)})\b\s*",
+                                re.IGNORECASE)
 NO_LONGER = re.compile(rf"\b({_alternatives(negation.NO_LONGER_LEADS)})\s+meer\b", re.IGNORECASE)
 PHRASAL_TREND = re.compile(rf"\b(?:{_alternatives(cue_words.PHRASAL_TREND_VERBS)})\b[^,.;]{{0,80}}?"
                            rf"\b(?P<particle>{_alternatives(cue_words.PHRASAL_TREND_PARTICLES)})\b")
@@ -67,7 +69,7 @@ OPINION = re.compile(rf"^({_alternatives(social.OPINION_OPENERS)})\b", re.IGNORE
 PRESENT_TIME = re.compile(rf"\b({_alternatives(cue_words.PRESENT_TIME)})\b", re.IGNORECASE)
 FIGURE_YEAR = re.compile(rf"\b(?:{_alternatives(cue_words.FIGURE_YEAR_LEADS)})\s+(?P<year>(?:19|20)\d{{2}})\b",
                          re.IGNORECASE)
-TAG_QUESTION = re.compile(rf"[,\s]+({_alternatives(social.TAG_QUESTIONS)})\s*\?$", re.IGNORECASE)
+TAG_QUESTION = re.compile(rf"(?<![,\s])[,\s]+({_alternatives(social.TAG_QUESTIONS)})\s*\?$", re.IGNORECASE)
 
 # How posters frame a claim (``stance``): cues for the post reader, and what it strips to get the claim.
 REPORT_FRAME = re.compile(rf"\b(?P<speaker>{_alternatives(stance.REPORTERS)})\s+(?:{_alternatives(stance.SAYING_VERBS)})"
@@ -80,19 +82,20 @@ DRUG_MENTION = re.compile(rf"\b(?:{_alternatives(ketamine.DRUG_NAMES)})\b", re.I
 REFERRING_SUBJECT = re.compile(rf"^(?:(?:en|maar|ook|want|dus)\s+)?(?:{_alternatives(stance.REFERRING_SUBJECTS)})\s+"
                                rf"(?=(?:{_alternatives(stance.SUBJECT_VERBS)})\b)", re.IGNORECASE)
 # A question's verb-first order, its subject the drug or a word pointing back to it: "is ketamine een pijnstiller".
-_MOVABLE_SUBJECTS = [subject for subject in stance.REFERRING_SUBJECTS if subject != r"het"]
 INVERTED_QUESTION = re.compile(rf"^(?P<verb>{_alternatives(stance.SUBJECT_VERBS)})\s+"
-                               rf"(?P<subject>{_alternatives(ketamine.DRUG_NAMES)}|{_alternatives(_MOVABLE_SUBJECTS)}"
+                               rf"(?P<subject>{_alternatives(ketamine.DRUG_NAMES)}|{_alternatives(stance.POINTING_SUBJECTS)}"
                                rf"|het(?=\s+(?:{_alternatives(stance.PRONOUN_HET_BEFORE)})\b))"
                                r"\s+(?P<rest>\S.*)$", re.IGNORECASE)
-QUESTION_PARTICLE_END = re.compile(rf"\s+(?:{_alternatives(stance.QUESTION_PARTICLES)})(?=[\s?!.…]*$)", re.IGNORECASE)
+QUESTION_PARTICLE_END = re.compile(rf"(?<!\s)\s+(?:{_alternatives(stance.QUESTION_PARTICLES)})(?=[\s?!.…]*$)", re.IGNORECASE)
 DUMMY_SUBJECT_TAIL = re.compile(rf"(?:is|was)\s+(?:[\w-]+\s+){{0,2}}?(?:{_alternatives(stance.DUMMY_SUBJECT_TAIL)})\b",
                                 re.IGNORECASE)
 SOURCE_FRAME = re.compile(rf"\b(?:{_alternatives(stance.SOURCE_FRAMES)})(?!\w)", re.IGNORECASE)
 _DENIAL = rf"(?:{_alternatives(stance.DENIAL_WORDS)}|{_alternatives(stance.DENIAL_PHRASES)})"
 DENIAL = re.compile(rf"\b{_DENIAL}\b", re.IGNORECASE)
 # "X is een fabel", "X, maar dat is gelul", "X, wat een onzin": the denial that follows a claim, up to the sentence's end.
-DENIAL_SUFFIX = re.compile(r"(?<!\w)[\s,;:'\"-]*(?:(?:maar|en)\s+)?(?:(?:dat|dit|het|wat)\s+)?(?:een\s+)?"
+# It starts where a run of separators starts (after a word) or where no word or separator precedes: a search
+# that could start anywhere inside a long run of spaces or commas would take quadratic time.
+DENIAL_SUFFIX = re.compile(r"(?:(?<=\w)[\s,;:'\"-]+|(?<![\w\s,;:'\"-])[\s,;:'\"-]*)(?:(?:maar|en)\s+)?(?:(?:dat|dit|het|wat)\s+)?(?:een\s+)?"
                            r"(?:(?:is|zijn|blijkt|blijft)\s+(?:[\w-]+\s+){0,3}?)?"
                            rf"{_DENIAL}\b[^.]*\.?\s*$", re.IGNORECASE)
 MOCKING_FRAME = re.compile(rf"\b(?:{_alternatives(stance.MOCKING_FRAMES)})\b", re.IGNORECASE)

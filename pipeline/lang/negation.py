@@ -18,7 +18,8 @@ NO_EVIDENCE = (
 NEGATES_FOLLOWING = ("niet", "geen")
 
 # Idioms whose negation words deny nothing: "staat niet voor niets op de lijst" asserts it is on the list, and
-# "terughoudend, en niet zonder reden" that there is a reason. Left out before negation is looked for.
+# "terughoudend, en niet zonder reden" that there is a reason. Left out before negation is looked for. ("niet voor
+# niks" can also mean "not for free"; in health claims the idiom is the common reading.)
 NON_NEGATING_IDIOMS = (r"niet\s+voor\s+niets", r"niet\s+voor\s+niks", r"niet\s+zonder\s+reden")
 
 # "niet meer" / "nooit meer" / "geen meer" mean "no longer", not "more".

@@ -23,8 +23,8 @@ TRAILING_SAYING_VERBS = (r"zegt", r"zei", r"zeggen", r"zeiden", r"beweert", r"be
 PERFECT_AUXILIARIES = (r"heeft", r"hebben", r"had", r"hadden")
 SAYING_PARTICIPLES = (r"gezegd", r"verteld", r"beweerd", r"geschreven", r"geclaimd", r"gepost", r"geroepen")
 # Frames with no named speaker: "volgens een studie", "las net dat", "schijnt dat".
-# The source may stand in scare quotes: "volgens de 'experts'".
-SOURCE_FRAMES = (r"volgens\s+(?:een|de|het|mijn|m'n|die|dat)?\s*['‘\"“]?[\w-]+['’\"”]?(?:\s+van\s+[\w-]+)?",
+# The source may stand in scare quotes: "volgens de 'experts'", "volgens 'de experts'".
+SOURCE_FRAMES = (r"volgens\s+['‘\"“]?(?:(?:een|de|het|mijn|m'n|die|dat)\s+['‘\"“]?)?[\w-]+['’\"”]?(?:\s+van\s+[\w-]+)?",
                  r"(?:ik\s+)?(?:las|lees|hoorde|hoor|zag)\s+(?:(?:net|ergens|laatst|gisteren|vandaag|online)\s+)?"
                  r"(?:(?:in|op|bij)\s+(?:een|de|het|die|dat)?\s*[\w-]+\s+)?dat",  # "las net in een factsheet dat"
                  r"(?:pov:\s*)?(?:je|jij)\s+(?:ontdekt|ontdekte|komt\s+erachter|kwam\s+erachter)\s+dat",
@@ -32,14 +32,15 @@ SOURCE_FRAMES = (r"volgens\s+(?:een|de|het|mijn|m'n|die|dat)?\s*['‘\"“]?[\w-
                  r"(?:het\s+)?schijnt\s+(?:zo\s+te\s+zijn\s+)?dat", r"blijkbaar", r"naar\s+verluidt",
                  r"uit\s+(?:een\s+)?(?:onderzoek|studie)\s+(?:blijkt|bleek)\s+dat")
 
-# Words that call a claim false, made up or ridiculous.
+# Words that call a claim false, made up or ridiculous. "onjuist" and "ja, tuurlijk" only where a clause ends:
+# "bij onjuist gebruik" and "ja, tuurlijk helpt het" deny nothing.
 DENIAL_WORDS = (r"fabel(?:tje)?s?", r"mythe", r"hoax", r"onzin", r"gelul", r"bullshit", r"bs", r"nonsens",
                 r"kul", r"flauwekul", r"marketing(?:praat(?:je)?s?)?", r"bangmakerij", r"fabeltjesfuik", r"kletskoek", r"lariekoek", r"sprookje(?:s)?", r"nepnieuws", r"fake\s*news",
-                r"complottheorie", r"onjuist", r"onwaar", r"propaganda", r"leugen(?:s)?", r"gezever", r"zever", r"gezwets")
+                r"complottheorie", r"on(?:juist|waar)(?=\s*(?:[^\w\s]|$))", r"propaganda", r"leugen(?:s)?", r"gezever", r"zever", r"gezwets")
 DENIAL_PHRASES = (r"klopt\s+(?:helemaal\s+|echt\s+)?(?:niks|niets|geen\s+bal|geen\s+hout)(?:\s+van)?",
                   r"(?:dat|dit|het)\s+klopt\s+(?:dus\s+|gewoon\s+|echt\s+|helemaal\s+)?niet", r"bestaat\s+niet",
                   r"slaat\s+(?:echt\s+)?nergens\s+op", r"geloof\s+(?:er\s+)?(?:geen|niks|niets)\s+van",
-                  r"is\s+(?:gewoon\s+)?niet\s+(?:waar|juist)", r"echt\s+niet\s+waar", r"(?:jaja|ja(?:[\s,]+ja)?)[\s,]+(?:hoor|tuurlijk)",
+                  r"is\s+(?:gewoon\s+)?niet\s+waar", r"is\s+(?:gewoon\s+)?niet\s+juist(?=\s*(?:[^\w\s]|$))", r"echt\s+niet\s+waar", r"(?:jaja|ja(?:[\s,]+ja)?)[\s,]+(?:hoor|tuurlijk)(?=\s*(?:[^\w\s]|$))",
                   r"ammehoela", r"laat\s+je\s+niks\s+wijsmaken", r"trap\s+er\s+niet\s+in",
                   r"wie\s+gelooft\s+(?:dat|die\s+onzin)", r"not\s+true", r"is\s+achterhaald")
 # "mensen die denken dat X", "het klopt niet dat X": the poster mocks or rejects X.
@@ -79,16 +80,17 @@ ADVICE_PHRASES = (r"doe\s+je\s+eigen\s+onderzoek",
 # A later sentence that refers back to the drug: "... keta ... . En het wordt elk jaar duurder." The pronoun
 # (or "dat spul") as subject, followed by a finite verb; the claim is checked with the drug named.
 # Bare "dit" and "dat" are left out: they mostly point back at a statement ("Dat is onzin"), not at the drug.
-REFERRING_SUBJECTS = (r"het", r"hij", r"(?:dit|dat|het)\s+(?:spul|middel|goedje|medicijn)")
+POINTING_SUBJECTS = (r"hij", r"(?:dit|dat|het)\s+(?:spul|middel|goedje|medicijn)")
+REFERRING_SUBJECTS = (r"het", *POINTING_SUBJECTS)
 SUBJECT_VERBS = (r"is", r"was", r"zou", r"wordt", r"werd", r"zorgt", r"maakt", r"geeft", r"werkt", r"helpt", r"kan",
                  r"mag", r"moet", r"heeft", r"had", r"staat", r"gaat", r"blijft", r"komt", r"duurt", r"kost",
                  r"verhoogt", r"verlaagt", r"vertraagt", r"versnelt", r"veroorzaakt", r"beschadigt", r"remt",
                  r"blokkeert", r"verdooft", r"verslaaft", r"geneest", r"zit")
 # After a verb, bare "het" is also an article ("is het bezit van ketamine strafbaar"): only before one of these
 # words is it the pronoun that can move before the verb ("is het een pijnstiller", "is het niet gevaarlijk").
-PRONOUN_HET_BEFORE = (r"een", r"de", r"niet", r"wel", r"ook", r"echt", r"gewoon", r"nog", r"al", r"zo", r"heel",
-                      r"erg", r"veel", r"vaak", r"altijd", r"nooit", r"geen", r"meer", r"minder", r"dan", r"toch",
-                      r"juist", r"eigenlijk", r"helemaal", r"zelfs", r"alleen", r"maar")
+# Degree words ("erg", "zo", "veel") are left out: "is het erg dure middel vergoed" has them inside a noun phrase.
+PRONOUN_HET_BEFORE = (r"een", r"de", r"niet", r"wel", r"ook", r"echt", r"gewoon", r"nog", r"al", r"altijd", r"nooit",
+                      r"geen", r"dan", r"toch", r"juist", r"eigenlijk", r"helemaal", r"zelfs", r"alleen", r"maar")
 # "Het is belangrijk om ...", "het is bewezen dat ...": "het" as a dummy subject refers to nothing (these words
 # within the first three after "is").
 DUMMY_SUBJECT_TAIL = (r"om", r"dat", r"te", r"of")
