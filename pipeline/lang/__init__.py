@@ -95,7 +95,8 @@ DENIAL = re.compile(rf"\b{_DENIAL}\b", re.IGNORECASE)
 # "X is een fabel", "X, maar dat is gelul", "X, wat een onzin": the denial that follows a claim, up to the sentence's end.
 # It starts where a run of separators starts (after a word) or where no word or separator precedes: a search
 # that could start anywhere inside a long run of spaces or commas would take quadratic time.
-DENIAL_SUFFIX = re.compile(r"(?:(?<=\w)[\s,;:'\"-]+|(?<![\w\s,;:'\"-])[\s,;:'\"-]*)(?:(?:maar|en)\s+)?(?:(?:dat|dit|het|wat)\s+)?(?:een\s+)?"
+DENIAL_SUFFIX = re.compile(r"(?:(?<=\w)[\s,;:'\"-]+|(?<![\w\s,;:'\"-])[\s,;:'\"-]*)"
+                           r"(?:(?:maar|en)\s+)?(?:(?:dat|dit|het|wat)\s+)?(?:een\s+)?"
                            r"(?:(?:is|zijn|blijkt|blijft)\s+(?:[\w-]+\s+){0,3}?)?"
                            rf"{_DENIAL}\b[^.]*\.?\s*$", re.IGNORECASE)
 MOCKING_FRAME = re.compile(rf"\b(?:{_alternatives(stance.MOCKING_FRAMES)})\b", re.IGNORECASE)

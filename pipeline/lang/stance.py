@@ -40,7 +40,8 @@ DENIAL_WORDS = (r"fabel(?:tje)?s?", r"mythe", r"hoax", r"onzin", r"gelul", r"bul
 DENIAL_PHRASES = (r"klopt\s+(?:helemaal\s+|echt\s+)?(?:niks|niets|geen\s+bal|geen\s+hout)(?:\s+van)?",
                   r"(?:dat|dit|het)\s+klopt\s+(?:dus\s+|gewoon\s+|echt\s+|helemaal\s+)?niet", r"bestaat\s+niet",
                   r"slaat\s+(?:echt\s+)?nergens\s+op", r"geloof\s+(?:er\s+)?(?:geen|niks|niets)\s+van",
-                  r"is\s+(?:gewoon\s+)?niet\s+waar", r"is\s+(?:gewoon\s+)?niet\s+juist(?=\s*(?:[^\w\s]|$))", r"echt\s+niet\s+waar", r"(?:jaja|ja(?:[\s,]+ja)?)[\s,]+(?:hoor|tuurlijk)(?=\s*(?:[^\w\s]|$))",
+                  r"is\s+(?:gewoon\s+)?niet\s+waar", r"is\s+(?:gewoon\s+)?niet\s+juist(?=\s*(?:[^\w\s]|$))",
+                  r"echt\s+niet\s+waar", r"(?:jaja|ja(?:[\s,]+ja)?)[\s,]+(?:hoor|tuurlijk)(?=\s*(?:[^\w\s]|$))",
                   r"ammehoela", r"laat\s+je\s+niks\s+wijsmaken", r"trap\s+er\s+niet\s+in",
                   r"wie\s+gelooft\s+(?:dat|die\s+onzin)", r"not\s+true", r"is\s+achterhaald")
 # "mensen die denken dat X", "het klopt niet dat X": the poster mocks or rejects X.
