@@ -265,8 +265,7 @@ class Retriever:
         """Passages found by a search text, as the claim's: its text, vector and similarity to each replace the
         search's. Ranks, BM25 and written-claim scores stay the search's: taking the claim's own written-claim
         scores instead lost posts and evidence on dev and test (docs/tried.md)."""
-        rows = np.array([hit.row for hit in found.hits], dtype=int)
-        similarity = self.index.embeddings[rows] @ vector if len(rows) else np.zeros(0)
+        similarity = self._stored_similarity(vector, np.array([hit.row for hit in found.hits], dtype=int))
         return RetrievalResult(claim, vector, [replace(hit, dense_score=float(score))
                                                for hit, score in zip(found.hits, similarity)])
 
@@ -285,6 +284,10 @@ class Retriever:
         it computed them all, else from the stored embeddings (only these rows are read)."""
         if found.all_scores is not None:
             return found.all_scores[rows]
+        return self._stored_similarity(vector, rows)
+
+    def _stored_similarity(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Cosine similarity of ``vector`` to the stored embeddings at ``rows`` (only these rows are read)."""
         return (self.index.embeddings[rows] @ vector).astype(np.float32)
 
 

@@ -34,14 +34,15 @@ SOURCE_FRAMES = (r"volgens\s+['‘\"“]?(?:(?:een|de|het|mijn|m'n|die|dat)\s+['
 
 # Words that call a claim false, made up or ridiculous. "onjuist" and "ja, tuurlijk" only where a clause ends:
 # "bij onjuist gebruik" and "ja, tuurlijk helpt het" deny nothing.
+_CLAUSE_END = r"(?=\s*(?:[^\w\s]|$))"  # only punctuation, an emoji or the end follows
 DENIAL_WORDS = (r"fabel(?:tje)?s?", r"mythe", r"hoax", r"onzin", r"gelul", r"bullshit", r"bs", r"nonsens",
                 r"kul", r"flauwekul", r"marketing(?:praat(?:je)?s?)?", r"bangmakerij", r"fabeltjesfuik", r"kletskoek", r"lariekoek", r"sprookje(?:s)?", r"nepnieuws", r"fake\s*news",
-                r"complottheorie", r"on(?:juist|waar)(?=\s*(?:[^\w\s]|$))", r"propaganda", r"leugen(?:s)?", r"gezever", r"zever", r"gezwets")
+                r"complottheorie", r"on(?:juist|waar)" + _CLAUSE_END, r"propaganda", r"leugen(?:s)?", r"gezever", r"zever", r"gezwets")
 DENIAL_PHRASES = (r"klopt\s+(?:helemaal\s+|echt\s+)?(?:niks|niets|geen\s+bal|geen\s+hout)(?:\s+van)?",
                   r"(?:dat|dit|het)\s+klopt\s+(?:dus\s+|gewoon\s+|echt\s+|helemaal\s+)?niet", r"bestaat\s+niet",
                   r"slaat\s+(?:echt\s+)?nergens\s+op", r"geloof\s+(?:er\s+)?(?:geen|niks|niets)\s+van",
-                  r"is\s+(?:gewoon\s+)?niet\s+waar", r"is\s+(?:gewoon\s+)?niet\s+juist(?=\s*(?:[^\w\s]|$))",
-                  r"echt\s+niet\s+waar", r"(?:jaja|ja(?:[\s,]+ja)?)[\s,]+(?:hoor|tuurlijk)(?=\s*(?:[^\w\s]|$))",
+                  r"is\s+(?:gewoon\s+)?niet\s+waar", r"is\s+(?:gewoon\s+)?niet\s+juist" + _CLAUSE_END,
+                  r"echt\s+niet\s+waar", r"(?:jaja|ja(?:[\s,]+ja)?)[\s,]+(?:hoor|tuurlijk)" + _CLAUSE_END,
                   r"ammehoela", r"laat\s+je\s+niks\s+wijsmaken", r"trap\s+er\s+niet\s+in",
                   r"wie\s+gelooft\s+(?:dat|die\s+onzin)", r"not\s+true", r"is\s+achterhaald")
 # "mensen die denken dat X", "het klopt niet dat X": the poster mocks or rejects X.
