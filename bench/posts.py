@@ -6,10 +6,11 @@
    labelled claims, where configured, join every fitting fold and are never scored): per-class precision,
    recall and F1 of the sentence class, F1 of "carries a checkable claim" (claim or asserting question),
    and stance accuracy on the gold checkable sentences, for the earlier rules and reader variants.
-2. Held out: the reader fitted on its training splits only, scored on the test posts.
+2. Held out: the reader fitted on its training splits only, scored on the test posts and on the held-out
+   writer's posts (``paths.holdout_posts``: a writer no rule or setting was chosen on).
 3. Post verdicts, end to end through ``FactChecker.check_many``, with the sentence rules (before) and the
-   reader (after), on the dev and test posts, the external set's posts and its other claims (to show plain
-   claims do not get worse). The external set is measured on, never trained on.
+   reader (after), on the dev, test and held-out writer's posts, the external set's posts and its other
+   claims (to show plain claims do not get worse). The external set is measured on, never trained on.
 """
 from __future__ import annotations
 
@@ -108,12 +109,19 @@ def main() -> None:
     print(f"{posts['post_id'].nunique()} labelled posts, {len(posts)} sentences; "
           f"splits {posts.drop_duplicates('post_id')['split'].value_counts().to_dict()}")
 
+    holdout = read_posts(config.path("holdout_posts"), split="holdout")
+    shared_ids = set(holdout["post_id"]) & set(posts["post_id"])
+    if shared_ids:
+        sys.exit(f"post id {sorted(shared_ids)[0]} is both a labelled and a held-out post")
+    print(f"{holdout['post_id'].nunique()} held-out writer's posts, {len(holdout)} sentences")
+
     development = posts[posts["split"].isin([*fit_splits, "dev"])]
-    data = reader_data(pd.concat([development, posts[posts["split"] == "test"]]), plain, checker.encoder)
+    data = reader_data(pd.concat([development, posts[posts["split"] == "test"], holdout]), plain, checker.encoder)
     index_of = {post_id: i for i, post_id in enumerate(data.post_ids)}
     split_of = dict(zip(posts["post_id"], posts["split"]))
     dev_posts = [index_of[p] for p in dict.fromkeys(development["post_id"])]
     test_posts = [index_of[p] for p in data.post_ids if split_of.get(p) == "test"]
+    holdout_posts = [index_of[p] for p in dict.fromkeys(holdout["post_id"])]
     plain_posts = [i for i, p in enumerate(data.post_ids) if p.startswith("claim:")]
     fit_posts = [index_of[p] for p in data.post_ids if split_of.get(p) in fit_splits]
 
@@ -137,18 +145,23 @@ def main() -> None:
     # Held out: fitted on the training splits (as `factcheck train` fits it), scored on the test posts.
     template = PostReader(settings.reader_regularisation, settings.reader_embeddings)
     held_reader = fit_post_reader(template, data, fit_posts + (plain_posts if settings.reader_plain_claims else []))
-    classes, stances = predict(held_reader, data, test_posts)
-    rows = sentence_rows(data, test_posts)
-    held = class_scores(list(np.asarray(data.classes)[rows]), classes)
-    held["stance_accuracy"] = stance_accuracy(np.asarray(data.classes)[rows], np.asarray(data.stances)[rows], stances)
-    report["held_out_test"] = {"reader": held, "rules": rule_scores(checker, data, test_posts)}
-    print(f"test posts: reader checkable F1 {held['checkable_f1']:.3f}, stance {held['stance_accuracy']:.3f}; "
-          f"rules checkable F1 {report['held_out_test']['rules']['checkable_f1']:.3f}")
+    for name, scored in (("test", test_posts), ("holdout", holdout_posts)):
+        if not scored:
+            continue
+        classes, stances = predict(held_reader, data, scored)
+        rows = sentence_rows(data, scored)
+        held = class_scores(list(np.asarray(data.classes)[rows]), classes)
+        held["stance_accuracy"] = stance_accuracy(np.asarray(data.classes)[rows], np.asarray(data.stances)[rows],
+                                                  stances)
+        report[f"held_out_{name}"] = {"reader": held, "rules": rule_scores(checker, data, scored)}
+        print(f"{name} posts: reader checkable F1 {held['checkable_f1']:.3f}, stance {held['stance_accuracy']:.3f}; "
+              f"rules checkable F1 {report[f'held_out_{name}']['rules']['checkable_f1']:.3f}")
 
     # Post verdicts end to end, before (rules) and after (the reader as `factcheck train` fits it).
     whole = whole_posts(posts)
+    whole = pd.concat([whole, whole_posts(holdout)]) if len(holdout) else whole
     sets = {split: (list(whole.loc[whole["split"] == split, "text"]), list(whole.loc[whole["split"] == split, "post_label"]))
-            for split in ("dev", "test")}
+            for split in ("dev", "test", "holdout")}
     if args.external.exists():
         external = pd.read_csv(args.external, dtype=str, keep_default_na=False)
         social = external["kind"] == "social"

@@ -25,6 +25,7 @@ class Paths(_Section):
     labelled_claims: Path
     training_pairs: Path
     labelled_posts: Path
+    holdout_posts: Path
     post_reader: Path
 
 

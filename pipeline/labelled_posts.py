@@ -86,9 +86,10 @@ def _problems(frame: pd.DataFrame) -> list[str]:
     return problems
 
 
-def read_posts(folder: Path) -> pd.DataFrame:
+def read_posts(folder: Path, split: str | None = None) -> pd.DataFrame:
     """All labelled post files of ``folder`` (one row per sentence, with ``split`` and ``file`` added);
-    an empty frame when there are none. Any malformed row stops with a message naming it."""
+    an empty frame when there are none. Any malformed row stops with a message naming it. ``split``: the
+    split of every post (the held-out writer's posts are all ``holdout``); by default drawn per post."""
     def first_problem(frame: pd.DataFrame) -> str | None:
         problems = _problems(frame)
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
@@ -102,7 +103,7 @@ def read_posts(folder: Path) -> pd.DataFrame:
         raise FactCheckError(f"post id {posts.drop_duplicates(['file', 'post_id'])['post_id'][duplicated].iloc[0]} "
                              "is used in two files")
     posts["sentence_no"] = posts["sentence_no"].astype(int)
-    posts["split"] = posts["post_id"].map(post_split)
+    posts["split"] = split or posts["post_id"].map(post_split)
     return posts
 
 

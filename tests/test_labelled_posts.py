@@ -42,6 +42,36 @@ def test_every_quote_is_verbatim_in_the_indexed_corpus(posts, fake_checker):
     assert not missing, f"quotes not found in any passage: {missing[:3]}"
 
 
+@pytest.fixture(scope="module")
+def holdout(config):
+    return read_posts(config.path("holdout_posts"), split="holdout")
+
+
+def test_the_held_out_writer_is_valid_and_apart_from_the_labelled_posts(holdout, posts, fake_checker):
+    """The held-out writer's posts pass the same checks as the others (read_posts refuses a label that breaks
+    the aggregation rule), share no post id with them, and quote the corpus verbatim."""
+    whole = whole_posts(holdout)
+    assert len(whole) >= 45 and set(whole["split"]) == {"holdout"}
+    assert set(whole["post_label"]) == {"supported", "contradicted", "unsupported"}
+    assert not set(holdout["post_id"]) & set(posts["post_id"])
+    passages = [passage.text for passage in fake_checker.index.passages]
+    missing = [quote for evidence in set(holdout["evidence"]) - {""} for quote in quotes(evidence)
+               if not any(contains_quote(text, quote) for text in passages)]
+    assert not missing, f"quotes not found in any passage: {missing[:3]}"
+
+
+def test_nothing_trains_on_the_held_out_writer(holdout, posts, fake_checker):
+    """The post reader is fitted on paths.labelled_posts only, and the verdict model on the labelled claims and
+    the written pairs: no held-out claim sentence is among the reader's (short greetings and questions such as
+    "Iemand ervaring mee?" may recur), and the verdict model saw no held-out post or claim sentence as posted.
+    (A labeller's plain claim may match a labelled claim word for word: "Bij S-ketamine staan de hallucinogene
+    effecten meer op de voorgrond dan bij R-ketamine." is both pf015's and a training claim.)"""
+    checkable = holdout[holdout["sentence_class"].isin(CHECKABLE)]
+    assert not set(checkable["sentence"]) & set(posts["sentence"])
+    texts = list(whole_posts(holdout)["text"]) + list(checkable["sentence"])
+    assert not any(fake_checker.seen_in_training(texts))
+
+
 def test_a_post_never_straddles_splits(posts):
     assert (posts.groupby("post_id")["split"].nunique() == 1).all()
     assert post_split("pa001") == post_split("pa001")
