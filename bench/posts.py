@@ -142,7 +142,8 @@ def main() -> None:
         print(f"CV {name:40s} checkable F1 {scores['checkable_f1']:.3f}  class macro-F1 {scores['macro_f1']:.3f}  "
               f"stance acc {scores['stance_accuracy']:.3f}")
 
-    # Held out: fitted on the training splits (as `factcheck train` fits it), scored on the test posts.
+    # Held out: fitted on the training splits (as `factcheck train` fits it), scored on the test posts and the
+    # held-out writer's.
     template = PostReader(settings.reader_regularisation, settings.reader_embeddings)
     held_reader = fit_post_reader(template, data, fit_posts + (plain_posts if settings.reader_plain_claims else []))
     for name, scored in (("test", test_posts), ("holdout", holdout_posts)):

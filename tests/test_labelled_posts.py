@@ -36,10 +36,14 @@ def test_the_post_splitter_finds_the_labelled_sentences(posts, config):
 
 
 def test_every_quote_is_verbatim_in_the_indexed_corpus(posts, fake_checker):
-    passages = [passage.text for passage in fake_checker.index.passages]
-    missing = [quote for evidence in set(posts["evidence"]) - {""} for quote in quotes(evidence)
-               if not any(contains_quote(text, quote) for text in passages)]
+    missing = _quotes_in_no_passage(posts, fake_checker.index)
     assert not missing, f"quotes not found in any passage: {missing[:3]}"
+
+
+def _quotes_in_no_passage(posts, index) -> list[str]:
+    passages = [passage.text for passage in index.passages]
+    return [quote for evidence in set(posts["evidence"]) - {""} for quote in quotes(evidence)
+            if not any(contains_quote(text, quote) for text in passages)]
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +58,7 @@ def test_the_held_out_writer_is_valid_and_apart_from_the_labelled_posts(holdout,
     assert len(whole) >= 45 and set(whole["split"]) == {"holdout"}
     assert set(whole["post_label"]) == {"supported", "contradicted", "unsupported"}
     assert not set(holdout["post_id"]) & set(posts["post_id"])
-    passages = [passage.text for passage in fake_checker.index.passages]
-    missing = [quote for evidence in set(holdout["evidence"]) - {""} for quote in quotes(evidence)
-               if not any(contains_quote(text, quote) for text in passages)]
+    missing = _quotes_in_no_passage(holdout, fake_checker.index)
     assert not missing, f"quotes not found in any passage: {missing[:3]}"
 
 
