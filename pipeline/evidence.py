@@ -7,12 +7,14 @@ of them is a hit.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .text import fold
 
 QUOTE_SEPARATOR = "||"
 
 
+@lru_cache(maxsize=1 << 16)  # training matches every candidate passage against its claim's quote
 def fold_for_match(text: str) -> str:
     """Fold case, accents, whitespace, hyphens and punctuation away."""
     return re.sub(r"[\W_]+", "", fold(text))

@@ -29,18 +29,37 @@ def evidence_group_folds(groups: list, folds: int) -> list[tuple[list[int], list
     return [(list(a), list(b)) for a, b in splitter.split(rows, groups=np.asarray(groups, dtype=str))]
 
 
-def fit_reranker(template: EvidenceReranker, candidates: list[RetrievalResult], evidence: list[str],
-                 index) -> EvidenceReranker | None:
-    """A clone of ``template`` fit on the candidates of claims with a gold quote (target: the candidate
-    contains it); None when there is nothing to learn from."""
-    pairs = [(result, quote) for result, quote in zip(candidates, evidence) if quote]
-    if not pairs:
+@dataclass(frozen=True)
+class RerankRows:
+    """Each claim's candidate features and targets (a candidate holds its gold quote), computed once and shared
+    by every fold; None for a claim without a gold quote."""
+
+    features: list[np.ndarray | None]
+    targets: list[np.ndarray | None]
+
+
+def rerank_rows(candidates: list[RetrievalResult], evidence: list[str], index) -> RerankRows:
+    seen: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}  # a weighted claim repeats its result
+    for result, quote in zip(candidates, evidence):
+        if quote and (id(result), quote) not in seen:
+            seen[id(result), quote] = (rerank_features(result, result.hits, index),
+                                       np.array([contains_quote(hit.passage.text, quote) for hit in result.hits]))
+    rows = [seen.get((id(result), quote), (None, None)) for result, quote in zip(candidates, evidence)]
+    return RerankRows([features for features, _ in rows], [targets for _, targets in rows])
+
+
+def fit_reranker(template: EvidenceReranker, rows: RerankRows,
+                 chosen: list[int] | None = None) -> EvidenceReranker | None:
+    """A clone of ``template`` fit on the candidates of the chosen claims (all by default) that have a gold quote
+    (target: the candidate contains it); None when there is nothing to learn from."""
+    chosen = range(len(rows.features)) if chosen is None else chosen
+    kept = [i for i in chosen if rows.features[i] is not None]
+    if not kept:
         return None
-    features = np.vstack([rerank_features(r, r.hits, index) for r, _ in pairs])
-    targets = np.concatenate([[contains_quote(hit.passage.text, quote) for hit in r.hits] for r, quote in pairs])
+    targets = np.concatenate([rows.targets[i] for i in kept])
     if targets.all() or not targets.any():
         return None
-    return clone(template).fit(features, targets.astype(int))
+    return clone(template).fit(np.vstack([rows.features[i] for i in kept]), targets.astype(int))
 
 
 def fit_models(checker, texts: list[str], labels: list[str], evidence: list[str] | None = None,
@@ -63,14 +82,14 @@ def fit_models(checker, texts: list[str], labels: list[str], evidence: list[str]
     found = dict(zip(distinct, retriever.search_many(distinct, max(k, depth), rerank=False)))
     candidates = [found[text] for text in normalised]
     evidence = evidence or [""] * len(texts)
-    reranker = fit_reranker(template, candidates, evidence, index) if depth else None
+    rows = rerank_rows(candidates, evidence, index) if depth else None
+    reranker = fit_reranker(template, rows) if depth else None
     if reranker is None:
         ranked = candidates
     else:
         ranked = [None] * len(candidates)
         for fitted_on, held_out in evidence_group_folds(groups or list(range(len(texts))), settings.calibration_folds):
-            fold_reranker = fit_reranker(template, [candidates[i] for i in fitted_on],
-                                         [evidence[i] for i in fitted_on], index)
+            fold_reranker = fit_reranker(template, rows, fitted_on)
             held = [candidates[i] for i in held_out]
             reordered = retriever.rerank(held, fold_reranker) if fold_reranker is not None else held
             for row, result in zip(held_out, reordered):
