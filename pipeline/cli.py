@@ -184,9 +184,12 @@ def train(config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] 
     started = time.perf_counter()
     groups = list(frame["group"]) if "group" in frame.columns else None
     train_models(checker, list(frame["claim"]), list(frame["label"]), list(frame["evidence"]), groups)
-    pairs = int((frame["split"] == "pairs").sum()) if "split" in frame.columns else 0
+    extra = frame["split"].value_counts() if "split" in frame.columns else {}
+    pairs, post_rows = int(extra.get("pairs", 0)), int(extra.get("posts", 0))
     typer.echo(f"verdict model trained on {len(labelled_frame)} claims ({'+'.join(splits)})"
-               + (f" and {pairs} written pairs" if pairs else "") + f" in {time.perf_counter() - started:.1f} s; "
+               + (f", {pairs} written pairs" if pairs else "")
+               + (f", {post_rows} rows of labelled posts' claims" if post_rows else "")
+               + f" in {time.perf_counter() - started:.1f} s; "
                f"saved to {checker.config.path('verifier_model')}")
     typer.echo(train_post_reader(checker))
 

@@ -90,6 +90,7 @@ class Verdict(_Section):
     train_on_pairs: bool
     labelled_weight: int = Field(ge=1, le=100)
     post_claims_weight: int = Field(ge=0, le=100)
+    post_claims_as_read: bool
     pair_memory: bool
 
 

@@ -24,7 +24,7 @@ from .storage import atomic_file, load_skops, loading_artefact
 from .posts import PostSentence
 from .labelled_posts import CHECKABLE, SENTENCE_CLASSES, STANCES
 from .lang import POST_DATA_MODULES, fingerprint
-from .lang import (ADVICE_OPENING, ADVICE_PHRASE, DENIAL, DENIAL_SUFFIX, DRUG_MENTION, DUMMY_SUBJECT_TAIL, GREETING,
+from .lang import (ADVICE_OPENING, ADVICE_PHRASE, CLAUSE_OPENERS, DENIAL, DENIAL_SUFFIX, DRUG_MENTION, DUMMY_SUBJECT_TAIL, GREETING,
                    INVERTED_QUESTION, LAUGHTER, LEADING_QUESTION, MOCKING_FRAME, NEGATIONS, NON_NEGATING_IDIOM, OPINION,
                    QUANTIFIERS, QUESTION_PARTICLE_END, QUESTION_WORD_OPENING, REFERRING_SUBJECT, REPORT_FRAME,
                    SCEPTICAL_QUESTION, SOURCE_FRAME, TRAILING_REPORT)
@@ -119,6 +119,12 @@ def claim_as_asserted(sentence: str) -> tuple[str, str | None]:
                 speaker = match.group("speaker")
             elif volgens and not re.match(r"volgens\s+(mij|ons)\b", match.group(0), re.IGNORECASE):
                 speaker = match.group(0)  # "volgens mij/ons" is a hedge, not a source
+            before = text[:match.start()]
+            words_before = [w for w in _WORDS.findall(before) if w.lower() not in CLAUSE_OPENERS]
+            if volgens and len(words_before) >= 2 and not before.rstrip().endswith((",", ":")):
+                # inside a clause it is an aside: "Een K-hole duurt volgens gebruikers een half uur"
+                text = f"{before.rstrip()} {text[match.end():].lstrip(' ,')}"
+                continue
             text = text[match.end():]
             if volgens:
                 text = subject_first(text.lstrip(" ,"))  # "volgens X is ketamine ..." puts the verb first
@@ -264,21 +270,33 @@ class PostReader(BaseEstimator):
             return []
         X = self.features([s.raw for s in sentences], vectors)
         classes, confidences = self.predict_classes(X)
-        stances = self.stance_probabilities(X)
-        readings, referent = [], None  # referent: the drug the post last named
-        for sentence, sentence_class, confidence, stance in zip((s.text for s in sentences), classes, confidences,
-                                                                stances):
-            if too_short(sentence, settings):
-                sentence_class = "other"  # too short to check, whatever it looks like
-            if sentence_class not in CHECKABLE:
-                readings.append(SentenceReading(sentence, str(sentence_class), round(float(confidence), 4)))
+        texts = [s.text for s in sentences]
+        # too short to check, whatever it looks like
+        classes = ["other" if too_short(text, settings) else str(c) for text, c in zip(texts, classes)]
+        claims = claims_as_read(texts, [c in CHECKABLE for c in classes])
+        readings = []
+        for text, sentence_class, confidence, stance, claim in zip(texts, classes, confidences,
+                                                                  self.stance_probabilities(X), claims):
+            if claim is None:
+                readings.append(SentenceReading(text, sentence_class, round(float(confidence), 4)))
             else:
-                claim, speaker = claim_as_asserted(sentence)
-                readings.append(SentenceReading(sentence, str(sentence_class), round(float(confidence), 4),
-                                                max(stance, key=stance.get), stance, with_referent(claim, referent),
-                                                speaker))
-            referent = last_drug_named(sentence, referent)
+                readings.append(SentenceReading(text, sentence_class, round(float(confidence), 4),
+                                                max(stance, key=stance.get), stance, *claim))
         return readings
+
+
+def claims_as_read(sentences: list[str], checkable: list[bool]) -> list[tuple[str, str | None] | None]:
+    """Per sentence of one post, in order: the claim ``check`` takes from it (framing stripped, and a bare
+    "het" or "dat spul" given the drug the post last named) with whose claim it is; None where not checkable."""
+    claims, referent = [], None
+    for sentence, keep in zip(sentences, checkable):
+        if keep:
+            claim, speaker = claim_as_asserted(sentence)
+            claims.append((with_referent(claim, referent), speaker))
+        else:
+            claims.append(None)
+        referent = last_drug_named(sentence, referent)
+    return claims
 
 
 # --------------------------------------------------------------------------- persistence (skops, no pickles)

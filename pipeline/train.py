@@ -116,22 +116,33 @@ def with_written_pairs(config, labelled):
     if config.verdict.train_on_pairs:
         extra.append(as_training_claims(read_pairs(config.path("training_pairs"))))
     if config.verdict.post_claims_weight:
-        extra += [post_claims(config, config.verdict.training_splits)] * config.verdict.post_claims_weight
+        claims = post_claims(config, config.verdict.training_splits, config.verdict.post_claims_as_read)
+        extra += [claims] * config.verdict.post_claims_weight
     extra = [frame for frame in extra if len(frame)]
     if not extra:
         return labelled
     return pd.concat([labelled] * config.verdict.labelled_weight + extra, ignore_index=True)
 
 
-def post_claims(config, splits: list[str]):
-    """The checkable sentences of the labelled posts of ``splits``, as labelled claims: the claim as
-    asserted (framing stripped, as written by the labeller) with its label against the corpus."""
+def post_claims(config, splits: list[str], as_read: bool = False):
+    """The checkable sentences of the labelled posts of ``splits``, as labelled claims with their label
+    against the corpus: the claim as the labeller wrote it plainly, or with ``as_read`` as ``check`` takes it
+    from the posted sentence (``post_reading.claims_as_read``: often a fragment in the poster's words)."""
     import pandas as pd
 
     from .labelled_posts import CHECKABLE, read_posts
+    from .post_reading import claims_as_read
+    from .posts import post_sentence
 
     posts = read_posts(config.path("labelled_posts"))
-    rows = posts[posts["sentence_class"].isin(CHECKABLE) & posts["split"].isin(splits)]
+    rows = posts[posts["split"].isin(splits)].copy()
+    if as_read:
+        rows["claim"] = ""
+        for _, post in rows.sort_values(["post_id", "sentence_no"]).groupby("post_id", sort=False):
+            read = claims_as_read([post_sentence(raw).text for raw in post["sentence"]],
+                                  list(post["sentence_class"].isin(CHECKABLE)))
+            rows.loc[post.index, "claim"] = [claim[0] if claim else "" for claim in read]
+    rows = rows[rows["sentence_class"].isin(CHECKABLE)]
     return pd.DataFrame({"claim": rows["claim"], "label": rows["claim_label"], "evidence": rows["evidence"],
                          "group": "post:" + rows["post_id"], "kind": "post claim", "split": "posts"})
 

@@ -42,6 +42,18 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
     ("Hier wordt gesteld dat K verslavend is, maar dat is onjuist.", "K verslavend is.", None),
     ("Mijn arts stelt dat ketamine helpt.", "Ketamine helpt.", "Mijn arts"),
     ("Volgens 'de experts' is ketamine veilig.", "Ketamine is veilig.", "Volgens 'de experts'"),
+    # A source of several words; inside a clause, "volgens X" is an aside and the words before it stay.
+    ("Volgens een artikel dat ik las is ketamine duur.", "Ketamine is duur.", "Volgens een artikel dat ik las"),
+    ("Volgens een of andere podcast is ketamine veilig.", "Ketamine is veilig.", "Volgens een of andere podcast"),
+    ("Volgens het Nationaal Drug Monitor is ketamine populair.", "Ketamine is populair.",
+     "Volgens het Nationaal Drug Monitor"),
+    ("Een K-hole duurt volgens gebruikers meestal een half uur.", "Een K-hole duurt meestal een half uur.",
+     "volgens gebruikers"),
+    ("K is volgens mij gewoon veilig.", "K is gewoon veilig.", None),
+    ("Nou ja volgens mijn arts is ketamine veilig.", "Ketamine is veilig.", "volgens mijn arts"),
+    # A denial that closes the sentence in other words.
+    ("Mijn oom zegt dat K onschuldig is maar dat lijkt me echt onzin.", "K onschuldig is.", "Mijn oom"),
+    ("Ze zeggen dat K legaal is, maar da's gelul.", "K legaal is.", "Ze"),
     # "onjuist" or "niet juist" inside a clause denies nothing.
     ("Ketamine geeft bij onjuist gebruik blaasschade.", "Ketamine geeft bij onjuist gebruik blaasschade.", None),
     ("De dosis is niet juist berekend bij kinderen.", "De dosis is niet juist berekend bij kinderen.", None),
@@ -150,3 +162,29 @@ def test_advice_and_greetings_never_decide_a_post(checker):
     result = checker.check("Hoi allemaal! Ketamine verhoogt de bloeddruk. Wees voorzichtig en praat met je huisarts.")
     assert [c.checked_claim for c in result.claims] == ["Ketamine verhoogt de bloeddruk."]
     assert {s.reason for s in result.skipped} >= {"advies of oproep"}
+
+
+def test_the_training_posts_claims_join_the_verdict_model_as_check_reads_them(config):
+    from pipeline.pairs import as_training_claims, read_pairs
+    from pipeline.report import read_labelled
+    from pipeline.train import post_claims, with_written_pairs
+
+    splits = config.verdict.training_splits
+    plain, as_read = post_claims(config, splits), post_claims(config, splits, as_read=True)
+    assert len(as_read) > 100 and list(as_read.index) == list(plain.index)
+    for column in ("label", "evidence", "group"):
+        assert list(as_read[column]) == list(plain[column])
+    posts = read_posts(config.path("labelled_posts"))
+    sentences = posts.loc[as_read.index, "sentence"]
+    # The poster's words, not the labeller's: a subject pointing back gets the drug an earlier sentence named.
+    assert (as_read["claim"] != plain["claim"]).mean() > 0.5
+    assert any(sentence.startswith("Het ") and claim.startswith("Ketamine ")
+               for sentence, claim in zip(sentences, as_read["claim"]))
+    labelled = read_labelled(config.path("labelled_claims"), splits)
+    pair_claims = as_training_claims(read_pairs(config.path("training_pairs"))) if config.verdict.train_on_pairs \
+        else []
+    frame = with_written_pairs(config, labelled)
+    weights = config.verdict
+    assert (frame["split"] == "posts").sum() == weights.post_claims_weight * len(as_read)
+    assert len(frame) == (len(labelled) * weights.labelled_weight + len(pair_claims)
+                          + weights.post_claims_weight * len(as_read))

@@ -89,6 +89,7 @@ INVERTED_QUESTION = re.compile(rf"^(?P<verb>{_alternatives(stance.SUBJECT_VERBS)
 QUESTION_PARTICLE_END = re.compile(rf"(?<!\s)\s+(?:{_alternatives(stance.QUESTION_PARTICLES)})(?=[\s?!.…]*$)", re.IGNORECASE)
 DUMMY_SUBJECT_TAIL = re.compile(rf"(?:is|was)\s+(?:[\w-]+\s+){{0,2}}?(?:{_alternatives(stance.DUMMY_SUBJECT_TAIL)})\b",
                                 re.IGNORECASE)
+CLAUSE_OPENERS = stance.CLAUSE_OPENERS
 SOURCE_FRAME = re.compile(rf"\b(?:{_alternatives(stance.SOURCE_FRAMES)})(?!\w)", re.IGNORECASE)
 _DENIAL = rf"(?:{_alternatives(stance.DENIAL_WORDS)}|{_alternatives(stance.DENIAL_PHRASES)})"
 DENIAL = re.compile(rf"\b{_DENIAL}\b", re.IGNORECASE)
@@ -96,8 +97,8 @@ DENIAL = re.compile(rf"\b{_DENIAL}\b", re.IGNORECASE)
 # It starts where a run of separators starts (after a word) or where no word or separator precedes: a search
 # that could start anywhere inside a long run of spaces or commas would take quadratic time.
 DENIAL_SUFFIX = re.compile(r"(?:(?<=\w)[\s,;:'\"-]+|(?<![\w\s,;:'\"-])[\s,;:'\"-]*)"
-                           r"(?:(?:maar|en)\s+)?(?:(?:dat|dit|het|wat)\s+)?(?:een\s+)?"
-                           r"(?:(?:is|zijn|blijkt|blijft)\s+(?:[\w-]+\s+){0,3}?)?"
+                           r"(?:(?:maar|en)\s+)?(?:(?:dat|dit|het|wat|da's)\s+)?(?:een\s+)?"
+                           r"(?:(?:is|zijn|blijkt|blijft|lijkt|klinkt)\s+(?:[\w-]+\s+){0,3}?)?"
                            rf"{_DENIAL}\b[^.]*\.?\s*$", re.IGNORECASE)
 MOCKING_FRAME = re.compile(rf"\b(?:{_alternatives(stance.MOCKING_FRAMES)})\b", re.IGNORECASE)
 LAUGHTER = re.compile(rf"(?<!\w)(?:{_alternatives(stance.LAUGHTER)})(?!\w)", re.IGNORECASE)

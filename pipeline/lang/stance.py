@@ -23,14 +23,23 @@ TRAILING_SAYING_VERBS = (r"zegt", r"zei", r"zeggen", r"zeiden", r"beweert", r"be
 PERFECT_AUXILIARIES = (r"heeft", r"hebben", r"had", r"hadden")
 SAYING_PARTICIPLES = (r"gezegd", r"verteld", r"beweerd", r"geschreven", r"geclaimd", r"gepost", r"geroepen")
 # Frames with no named speaker: "volgens een studie", "las net dat", "schijnt dat".
-# The source may stand in scare quotes: "volgens de 'experts'", "volgens 'de experts'".
-SOURCE_FRAMES = (r"volgens\s+['‘\"“]?(?:(?:een|de|het|mijn|m'n|die|dat)\s+['‘\"“]?)?[\w-]+['’\"”]?(?:\s+van\s+[\w-]+)?",
+# The source may stand in scare quotes ("volgens de 'experts'", "volgens 'de experts'"), carry a name of
+# several capitalised words ("volgens het Grote Uitgaansonderzoek") or say where the poster met it
+# ("volgens een artikel dat ik las").
+SOURCE_FRAMES = (r"volgens\s+['‘\"“]?(?:(?:een\s+of\s+andere?|een|de|het|mijn|m'n|die|dat)\s+['‘\"“]?)?[\w-]+['’\"”]?"
+                 r"(?:\s+(?-i:[A-Z])[\w-]+)*(?:\s+van\s+[\w-]+)?"
+                 r"(?:\s+(?:dat|die)\s+ik\s+(?:\w+\s+)?(?:las|zag|hoorde|lees|zie|hoor)\b)?",
                  r"(?:ik\s+)?(?:las|lees|hoorde|hoor|zag)\s+(?:(?:net|ergens|laatst|gisteren|vandaag|online)\s+)?"
                  r"(?:(?:in|op|bij)\s+(?:een|de|het|die|dat)?\s*[\w-]+\s+)?dat",  # "las net in een factsheet dat"
                  r"(?:pov:\s*)?(?:je|jij)\s+(?:ontdekt|ontdekte|komt\s+erachter|kwam\s+erachter)\s+dat",
                  r"(?:er\s+)?(?:wordt|werd)\s+(?:vaak\s+|steeds\s+)?(?:gezegd|beweerd|geroepen|gesteld|verteld)\s+dat",
                  r"(?:het\s+)?schijnt\s+(?:zo\s+te\s+zijn\s+)?dat", r"blijkbaar", r"naar\s+verluidt",
                  r"uit\s+(?:een\s+)?(?:onderzoek|studie)\s+(?:blijkt|bleek)\s+dat")
+
+# Words that can open a sentence before a fronted "volgens X" without belonging to its clause ("Nou ja, volgens
+# mijn arts is K veilig"). Two other words before it make it an aside inside the clause ("K is volgens mij veilig").
+CLAUSE_OPENERS = frozenset({"nou", "ja", "nee", "maar", "en", "dus", "want", "oh", "o", "ok", "oke", "oké", "hmm",
+                            "tja", "ach", "kijk", "lol", "haha"})
 
 # Words that call a claim false, made up or ridiculous. "onjuist" and "ja, tuurlijk" only where a clause ends:
 # "bij onjuist gebruik" and "ja, tuurlijk helpt het" deny nothing.
