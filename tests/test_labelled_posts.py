@@ -1,6 +1,8 @@
 """The labelled posts (corpus/posts): their shape, their quotes, and the rules that tie post labels to sentences."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -114,3 +116,25 @@ def test_a_stance_on_an_advice_sentence_is_refused(tmp_path):
     _write(tmp_path, [row])
     with pytest.raises(FactCheckError, match="stance set on a advice sentence"):
         read_posts(tmp_path)
+
+
+EXTERNAL_CLAIMS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "external-dev" / "claims.csv"
+
+
+@pytest.mark.skipif(not EXTERNAL_CLAIMS.is_file(), reason="the external set is not beside the project")
+def test_no_training_text_repeats_a_claim_of_the_external_set(posts, holdout, config):
+    """The external set measures wording the team did not write: none of its claims may return, word for word
+    (case and punctuation aside), as a labelled post's sentence or claim, a labelled claim or a written pair."""
+    import re
+
+    from pipeline.pairs import read_pairs
+
+    def plain(text: str) -> str:
+        return re.sub(r"[\W_]+", " ", text.lower()).strip()
+
+    external = {plain(claim) for claim in pd.read_csv(EXTERNAL_CLAIMS, dtype=str, keep_default_na=False)["claim"]}
+    labelled = pd.read_csv(config.path("labelled_claims"), dtype=str, keep_default_na=False)
+    ours = (list(posts["sentence"]) + list(posts["claim"]) + list(holdout["sentence"]) + list(holdout["claim"])
+            + list(labelled["claim"]) + list(read_pairs(config.path("training_pairs"))["hypothesis"]))
+    repeated = sorted({text for text in ours if text and plain(text) in external})
+    assert not repeated, f"{len(repeated)} external claim(s) in our data, e.g. {repeated[0]!r}"
