@@ -261,8 +261,9 @@ def test_evaluate_says_when_the_model_has_seen_the_claims(tmp_path, config, fake
 
 def test_train_on_too_few_examples_fails_in_one_line_and_keeps_the_model(tmp_path, fake_cli, monkeypatch):
     checker = fake_cli
-    without_pairs = checker.config.verdict.model_copy(update={"train_on_pairs": False})
-    monkeypatch.setattr(checker, "config", checker.config.model_copy(update={"verdict": without_pairs}))
+    # Only the labelled file: no written pairs and no claims of the labelled posts beside it.
+    alone = checker.config.verdict.model_copy(update={"train_on_pairs": False, "post_claims_weight": 0})
+    monkeypatch.setattr(checker, "config", checker.config.model_copy(update={"verdict": alone}))
     rows = [["claim", "label"], ["Ketamine is een verdovingsmiddel", "supported"],
             ["Ketamine is onschadelijk", "contradicted"], ["Ketamine groeit op Mars", "unsupported"]]
     source = write_csv(tmp_path / "labelled.csv", rows)
