@@ -24,10 +24,11 @@ from .storage import atomic_file, load_skops, loading_artefact
 from .posts import PostSentence
 from .labelled_posts import CHECKABLE, SENTENCE_CLASSES, STANCES
 from .lang import POST_DATA_MODULES, fingerprint
-from .lang import (ADVICE_OPENING, ADVICE_PHRASE, CLAUSE_OPENERS, DENIAL, DENIAL_SUFFIX, DRUG_MENTION, DUMMY_SUBJECT_TAIL, GREETING,
-                   INVERTED_QUESTION, LAUGHTER, LEADING_QUESTION, MOCKING_FRAME, NEGATIONS, NON_NEGATING_IDIOM, OPINION,
-                   QUANTIFIERS, QUESTION_PARTICLE_END, QUESTION_WORD_OPENING, REFERRING_SUBJECT, REPORT_FRAME,
-                   SCEPTICAL_QUESTION, SOURCE_FRAME, TRAILING_REPORT)
+from .lang import (ADVICE_OPENING, ADVICE_PHRASE, CLAUSE_OPENERS, DENIAL, DENIAL_SUFFIX, DRUG_MENTION,
+                   DUMMY_SUBJECT_TAIL, GREETING, INVERTED_QUESTION, LAUGHTER, LEADING_QUESTION, MOCKING_FRAME,
+                   NEGATIONS, NON_NEGATING_IDIOM, OPINION, QUANTIFIERS, QUESTION_PARTICLE_END,
+                   QUESTION_WORD_OPENING, REFERRING_SUBJECT, REPORT_FRAME, SCEPTICAL_QUESTION, SOURCE_FRAME,
+                   TRAILING_REPORT)
 
 _WORDS = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)?")
 _FIRST_PERSON = frozenset({"ik", "mijn", "m'n", "me", "mij", "wij", "we", "ons", "onze"})
@@ -119,11 +120,9 @@ def claim_as_asserted(sentence: str) -> tuple[str, str | None]:
                 speaker = match.group("speaker")
             elif volgens and not re.match(r"volgens\s+(mij|ons)\b", match.group(0), re.IGNORECASE):
                 speaker = match.group(0)  # "volgens mij/ons" is a hedge, not a source
-            before = text[:match.start()]
-            words_before = [w for w in _WORDS.findall(before) if w.lower() not in CLAUSE_OPENERS]
-            if volgens and len(words_before) >= 2 and not before.rstrip().endswith((",", ":")):
-                # inside a clause it is an aside: "Een K-hole duurt volgens gebruikers een half uur"
-                text = f"{before.rstrip()} {text[match.end():].lstrip(' ,')}"
+            if volgens and _inside_clause(text[:match.start()]):
+                # an aside: "Een K-hole duurt volgens gebruikers een half uur"
+                text = f"{text[:match.start()].rstrip()} {text[match.end():].lstrip(' ,')}"
                 continue
             text = text[match.end():]
             if volgens:
@@ -143,6 +142,13 @@ def claim_as_asserted(sentence: str) -> tuple[str, str | None]:
     text = re.sub(r"\s+", " ", text).strip(" ,;:-'\"‘’“”")
     text = re.sub(r"[?!.…]+$", "", text).strip(" '\"‘’“”")
     return (text[:1].upper() + text[1:] + "." if text else sentence), speaker
+
+
+def _inside_clause(before: str) -> bool:
+    """Whether text before a "volgens X" carries a clause of its own: two or more words that do not open one,
+    and no comma or colon closing it off."""
+    words = [word for word in _WORDS.findall(before) if word.lower() not in CLAUSE_OPENERS]
+    return len(words) >= 2 and not before.rstrip().endswith((",", ":"))
 
 
 def declarative(question: str) -> str:

@@ -309,8 +309,8 @@ def short_quote(text: str, limit: int = 160) -> str:
 
 # --------------------------------------------------------------------------- the estimator
 
-# Temperatures tried when calibrating the three-way output (the lowest out-of-fold log loss wins).
-_TEMPERATURES = np.round(np.arange(0.25, 2.0001, 0.05), 2)
+# The range searched when calibrating the three-way output (the lowest out-of-fold log loss wins).
+_TEMPERATURE_RANGE = (0.25, 2.0)
 
 
 def _sharpen(probabilities: np.ndarray, temperature: float) -> np.ndarray:
@@ -423,9 +423,16 @@ class VerdictClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _best_temperature(held_out: np.ndarray, truth: np.ndarray) -> float:
-    """The temperature with the lowest out-of-fold log loss."""
-    losses = [-np.mean(np.log(_sharpen(held_out, t)[np.arange(len(truth)), truth] + 1e-12)) for t in _TEMPERATURES]
-    return float(_TEMPERATURES[int(np.argmin(losses))])
+    """The temperature with the lowest out-of-fold log loss, found on a continuous scale: a grid step moved
+    the external ECE by 0.04 (docs/tried.md). The loss is convex in 1 / T, so a bounded search finds it."""
+    from scipy.optimize import minimize_scalar
+
+    def loss(inverse: float) -> float:
+        return -np.mean(np.log(_sharpen(held_out, 1.0 / inverse)[np.arange(len(truth)), truth] + 1e-12))
+
+    low, high = _TEMPERATURE_RANGE
+    found = minimize_scalar(loss, bounds=(1.0 / high, 1.0 / low), method="bounded", options={"xatol": 1e-4})
+    return float(round(1.0 / found.x, 4))
 
 
 def review_threshold(confidence: np.ndarray, correct: np.ndarray, precision: float) -> float:

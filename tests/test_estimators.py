@@ -95,3 +95,16 @@ def test_verdict_classifier_refuses_unknown_labels_and_too_few_groups():
         VerdictClassifier().fit(x, np.where(labels == "supported", "maybe", labels), groups)
     with pytest.raises(FactCheckError, match="at least 10 examples"):
         VerdictClassifier().fit(x, labels, groups)
+
+
+def test_the_temperature_is_found_between_grid_points():
+    """Verdicts drawn from softmax(z) but reported as softmax(1.37 z) are over-sharp by T = 1.37; the fit
+    finds it on a continuous scale, not at the nearest step of a grid."""
+    from pipeline.verify import _best_temperature
+
+    rng = np.random.default_rng(5)
+    logits = rng.normal(0, 1.5, (30000, 3))
+    truth = np.array([rng.choice(3, p=p) for p in np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)])
+    reported = np.exp(1.37 * logits)
+    reported /= reported.sum(axis=1, keepdims=True)
+    assert _best_temperature(reported, truth) == pytest.approx(1.37, abs=0.03)
