@@ -7,10 +7,11 @@
    recall and F1 of the sentence class, F1 of "carries a checkable claim" (claim or asserting question),
    and stance accuracy on the gold checkable sentences, for the earlier rules and reader variants.
 2. Held out: the reader fitted on its training splits only, scored on the test posts and on the held-out
-   writer's posts (``paths.holdout_posts``: a writer no rule or setting was chosen on).
+   writers' posts (``paths.holdout_posts``: writers no rule or setting was chosen on).
 3. Post verdicts, end to end through ``FactChecker.check_many``, with the sentence rules (before) and the
-   reader (after), on the dev, test and held-out writer's posts, the external set's posts and its other
-   claims (to show plain claims do not get worse). The external set is measured on, never trained on.
+   reader (after), on the dev, test and held-out writers' posts (and each held-out writer's), the external
+   set's posts and its other claims (to show plain claims do not get worse). The external set is measured
+   on, never trained on.
 """
 from __future__ import annotations
 
@@ -113,7 +114,7 @@ def main() -> None:
     shared_ids = set(holdout["post_id"]) & set(posts["post_id"])
     if shared_ids:
         sys.exit(f"post id {sorted(shared_ids)[0]} is both a labelled and a held-out post")
-    print(f"{holdout['post_id'].nunique()} held-out writer's posts, {len(holdout)} sentences")
+    print(f"{holdout['post_id'].nunique()} held-out writers' posts, {len(holdout)} sentences")
 
     development = posts[posts["split"].isin([*fit_splits, "dev"])]
     data = reader_data(pd.concat([development, posts[posts["split"] == "test"], holdout]), plain, checker.encoder)
@@ -163,6 +164,12 @@ def main() -> None:
     whole = pd.concat([whole, whole_posts(holdout)]) if len(holdout) else whole
     sets = {split: (list(whole.loc[whole["split"] == split, "text"]), list(whole.loc[whole["split"] == split, "post_label"]))
             for split in ("dev", "test", "holdout")}
+    writer_of = holdout.drop_duplicates("post_id").set_index("post_id")["file"]
+    if writer_of.nunique() > 1:  # writers differ more than sample noise: each is shown too
+        for writer in sorted(set(writer_of)):
+            chosen = whole["post_id"].map(writer_of) == writer
+            sets[f"holdout {Path(writer).stem}"] = (list(whole.loc[chosen, "text"]),
+                                                    list(whole.loc[chosen, "post_label"]))
     if args.external.exists():
         external = pd.read_csv(args.external, dtype=str, keep_default_na=False)
         social = external["kind"] == "social"
