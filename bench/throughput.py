@@ -70,9 +70,13 @@ def main() -> None:
     claims = list(pd.read_csv(config.path("labelled_claims"), keep_default_na=False)["claim"]) * args.repeat
 
     from pipeline.checker import FactChecker
+    from pipeline.errors import FactCheckError
     from pipeline.posts import normalise_post
 
-    checker = FactChecker.from_config(args.config)
+    try:
+        checker = FactChecker.from_config(args.config)
+    except FactCheckError as error:  # e.g. a profile whose verdict model was never trained
+        sys.exit(f"error: {error}")
     texts = [normalise_post(c) for c in claims]
     checker.encoder.encode_queries(texts[:64])  # warm-up
 
