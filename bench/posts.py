@@ -162,14 +162,15 @@ def main() -> None:
     # Post verdicts end to end, before (rules) and after (the reader as `factcheck train` fits it).
     whole = whole_posts(posts)
     whole = pd.concat([whole, whole_posts(holdout)]) if len(holdout) else whole
-    sets = {split: (list(whole.loc[whole["split"] == split, "text"]), list(whole.loc[whole["split"] == split, "post_label"]))
-            for split in ("dev", "test", "holdout")}
+
+    def texts_and_labels(chosen: pd.Series) -> tuple[list[str], list[str]]:
+        return list(whole.loc[chosen, "text"]), list(whole.loc[chosen, "post_label"])
+
+    sets = {split: texts_and_labels(whole["split"] == split) for split in ("dev", "test", "holdout")}
     writer_of = holdout.drop_duplicates("post_id").set_index("post_id")["file"]
     if writer_of.nunique() > 1:  # writers differ more than sample noise: each is shown too
         for writer in sorted(set(writer_of)):
-            chosen = whole["post_id"].map(writer_of) == writer
-            sets[f"holdout {Path(writer).stem}"] = (list(whole.loc[chosen, "text"]),
-                                                    list(whole.loc[chosen, "post_label"]))
+            sets[f"holdout {Path(writer).stem}"] = texts_and_labels(whole["post_id"].map(writer_of) == writer)
     if args.external.exists():
         external = pd.read_csv(args.external, dtype=str, keep_default_na=False)
         social = external["kind"] == "social"

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 import pandas as pd  # noqa: E402
 
 from pipeline.config import load_config  # noqa: E402
+from pipeline.errors import FactCheckError  # noqa: E402
 
 FACTCHECK = str(Path(sys.executable).parent / "factcheck")
 
@@ -70,13 +71,9 @@ def main() -> None:
     claims = list(pd.read_csv(config.path("labelled_claims"), keep_default_na=False)["claim"]) * args.repeat
 
     from pipeline.checker import FactChecker
-    from pipeline.errors import FactCheckError
     from pipeline.posts import normalise_post
 
-    try:
-        checker = FactChecker.from_config(args.config)
-    except FactCheckError as error:  # e.g. a profile whose verdict model was never trained
-        sys.exit(f"error: {error}")
+    checker = FactChecker.from_config(args.config)
     texts = [normalise_post(c) for c in claims]
     checker.encoder.encode_queries(texts[:64])  # warm-up
 
@@ -120,4 +117,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except FactCheckError as error:  # a bad config, or a profile whose verdict model was never trained
+        sys.exit(f"error: {error}")
