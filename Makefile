@@ -45,7 +45,8 @@ $(NLI_ONNX): $(NLI) pipeline/onnx_encoder.py pipeline/nli.py
 $(INDEX): $(ADAPTED) $(CORPUS) $(wildcard corpus/pairs/*.csv) configs/default.yaml $(wildcard pipeline/*.py pipeline/lang/*.py)
 	$(FC) index
 
-# The NLI cross-encoder on the written pairs and SICK-NL: about 11 minutes on 2 cores, once. The SICK-NL path is
+# The NLI cross-encoder on the written pairs and SICK-NL: about 9 minutes on 2 cores that compute bfloat16
+# natively (nli.training_precision: auto), 11-13 elsewhere; once. The SICK-NL path is
 # nli.sick_nl's default; `factcheck train-nli` itself compares data fingerprints and says "up to date".
 SICK_NL := $(wildcard ../shared/data/sick-nl/SICK_NL.txt)
 $(NLI): $(MODEL) $(wildcard corpus/pairs/*.csv) $(SICK_NL) configs/default.yaml pipeline/nli.py

@@ -106,6 +106,8 @@ class Nli(_Section):
     learning_rate: float = Field(gt=0, le=1e-2)
     max_length: int = Field(ge=16, le=512)
     seed: int
+    # bfloat16 | float32 | auto (bfloat16 where the CPU computes it natively): what training multiplies in
+    training_precision: Literal["auto", "float32", "bfloat16"]
     top_passages: int = Field(ge=1, le=20)
     rerank_depth: int = Field(ge=1, le=20)   # best passages the cross-encoder reads to reorder them (at most retrieval.k)
     rerank_weight: float = Field(ge=0, le=10)  # weight of its reading against the reranker's (0: the reranker's order)

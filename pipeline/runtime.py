@@ -45,3 +45,15 @@ def torch_hidden() -> Iterator[None]:
     finally:
         if sys.modules.get("torch", False) is None:
             del sys.modules["torch"]
+
+
+def training_dtype(precision: str):
+    """The torch dtype a fine-tuning run computes in. ``auto``: bfloat16 where the CPU multiplies bfloat16
+    natively (AMX or AVX-512 BF16), where it trains faster; float32 elsewhere, where bfloat16 is emulated
+    and slower."""
+    import torch
+
+    if precision == "auto":
+        native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+        precision = "bfloat16" if native else "float32"
+    return getattr(torch, precision)
