@@ -24,7 +24,7 @@ from .config import Config, Nli
 from .errors import FactCheckError
 from .pairs import PAIR_LABELS, pairs_fingerprint, read_pairs
 from .adapt import fine_tuning
-from .runtime import training_dtype
+from .runtime import training_precision
 from .storage import atomic_folder, file_sha256, loading_artefact, read_json, shown_path
 
 RECORD = "nli.json"
@@ -121,14 +121,15 @@ def train_nli(config: Config, force: bool = False, progress: bool = False) -> Nl
     if not force and found is not None and {k: found.get(k) for k in record} == record:
         return NliReport("up to date", folder, len(triples), notes=tuple(notes))
     started = time.perf_counter()
-    model = _fit(base, triples, config, progress)
+    precision = training_precision(config.nli.training_precision)
+    model = _fit(base, triples, config, precision, progress)
     fit_accuracy = _check_not_collapsed(model, triples, config.nli.max_length)
     with atomic_folder(folder) as work:
         model.save_pretrained(str(work))
         model.tokenizer.save_pretrained(str(work))
         record["seconds"] = round(time.perf_counter() - started, 1)
         record["examples"] = len(triples)
-        record["trained_in"] = str(training_dtype(config.nli.training_precision)).removeprefix("torch.")
+        record["trained_in"] = precision
         record["fit_accuracy"] = fit_accuracy
         (work / RECORD).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
     return NliReport("trained", folder, len(triples), time.perf_counter() - started, tuple(notes))
@@ -171,7 +172,7 @@ def _length_bucketed_batches(lengths: list[int], batch_size: int, bucket_batches
     return batches
 
 
-def _fit(base: Path, triples: list[tuple[str, str, str]], config: Config, progress: bool):
+def _fit(base: Path, triples: list[tuple[str, str, str]], config: Config, precision: str, progress: bool):
     import torch
     import transformers
     from tqdm import tqdm
@@ -195,7 +196,6 @@ def _fit(base: Path, triples: list[tuple[str, str, str]], config: Config, progre
     label_index = {label: i for i, label in enumerate(PAIR_LABELS)}
     lengths = [len(encoding) for encoding in tokenizer([p for p, _, _ in triples], [h for _, h, _ in triples],
                                                          truncation=True, max_length=settings.max_length)["input_ids"]]
-    dtype = training_dtype(settings.training_precision)
     model.train()
     with tqdm(total=steps, desc="training NLI cross-encoder", unit="batch", disable=not progress) as bar:
         for _ in range(settings.epochs):
@@ -204,7 +204,7 @@ def _fit(base: Path, triples: list[tuple[str, str, str]], config: Config, progre
                 inputs = tokenizer([p for p, _, _ in batch], [h for _, h, _ in batch], truncation=True,
                                    max_length=settings.max_length, padding=True, return_tensors="pt")
                 targets = torch.tensor([label_index[label] for _, _, label in batch])
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
                     loss = model(**inputs, labels=targets).loss
                 optimiser.zero_grad()
                 loss.backward()

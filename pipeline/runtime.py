@@ -47,13 +47,12 @@ def torch_hidden() -> Iterator[None]:
             del sys.modules["torch"]
 
 
-def training_dtype(precision: str):
-    """The torch dtype a fine-tuning run computes in. ``auto``: bfloat16 where the CPU multiplies bfloat16
-    natively (AMX or AVX-512 BF16), where it trains faster; float32 elsewhere, where bfloat16 is emulated
-    and slower."""
+def training_precision(setting: str) -> str:
+    """The precision a fine-tuning run computes in, "float32" or "bfloat16". ``auto``: bfloat16 where the CPU
+    multiplies it natively (AVX-512 BF16, which every AMX CPU has), where it trains faster; float32 elsewhere,
+    where bfloat16 is emulated and slower."""
+    if setting != "auto":
+        return setting
     import torch
 
-    if precision == "auto":
-        native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-        precision = "bfloat16" if native else "float32"
-    return getattr(torch, precision)
+    return "bfloat16" if getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)() else "float32"

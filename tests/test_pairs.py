@@ -90,17 +90,17 @@ def test_an_nli_model_trained_with_other_settings_is_refused_before_loading(conf
         NliModel(settings)
 
 
-def test_the_training_precision_names_a_torch_dtype_and_the_built_model_records_the_one_it_used(config):
+def test_the_training_precision_resolves_auto_by_the_cpu_and_the_built_model_records_the_one_it_used(config):
     import torch
 
     from pipeline.nli import nli_dir, read_record
-    from pipeline.runtime import training_dtype
+    from pipeline.runtime import training_precision
 
-    assert training_dtype("float32") is torch.float32 and training_dtype("bfloat16") is torch.bfloat16
+    assert training_precision("float32") == "float32" and training_precision("bfloat16") == "bfloat16"
     native = torch.cpu._is_avx512_bf16_supported()
-    assert training_dtype("auto") is (torch.bfloat16 if native else torch.float32)
+    assert training_precision("auto") == ("bfloat16" if native else "float32")
     record = read_record(nli_dir(config))
-    assert record["trained_in"] == str(training_dtype(config.nli.training_precision)).removeprefix("torch.")
+    assert record["trained_in"] == training_precision(config.nli.training_precision)
 
 
 def test_nli_batches_take_every_pair_once_and_pair_like_lengths():
