@@ -2,14 +2,16 @@
 
 A claim's gold evidence is one verbatim quote, or several separated by ``||`` where the corpus states
 the deciding fact in more than one place (see corpus/labelled/GUIDELINES.md); a passage holding any
-of them is a hit.
+of them is a hit. A quote may also run over two or more sentences, while passages are single sentences
+(``chunking.max_sentences``): a passage holding one whole sentence of such a quote is a hit too, else
+no passage could ever be one.
 """
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
-from .text import fold
+from .text import fold, split_sentences
 
 QUOTE_SEPARATOR = "||"
 
@@ -25,10 +27,24 @@ def quotes(evidence: str) -> list[str]:
     return [quote.strip() for quote in evidence.split(QUOTE_SEPARATOR) if quote.strip()]
 
 
+@lru_cache(maxsize=1 << 12)
+def quote_parts(evidence: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each alternative quote folded, with its sentences folded where it has more than one."""
+    parts = []
+    for quote in quotes(evidence):
+        sentences = [fold_for_match(quote[start:end]) for start, end in split_sentences(quote)]
+        parts.append((fold_for_match(quote), tuple(s for s in sentences if s) if len(sentences) > 1 else ()))
+    return tuple((key, sentences) for key, sentences in parts if key)
+
+
 def contains_quote(passage_text: str, evidence: str) -> bool:
-    """Whether the passage holds the evidence, or any one of its alternative quotes."""
+    """Whether the passage holds the evidence: any one of its alternative quotes, or (for a quote over several
+    sentences) a part of the quote holding at least one of its whole sentences; a list item or a fragment that
+    merely occurs inside the quote is not a hit."""
     passage_key = fold_for_match(passage_text)
-    return any(key and key in passage_key for key in map(fold_for_match, quotes(evidence)))
+    return bool(passage_key) and any(
+        key in passage_key or (passage_key in key and any(sentence in passage_key for sentence in sentences))
+        for key, sentences in quote_parts(evidence))
 
 
 def first_hit_rank(passage_texts: list[str], evidence: str) -> int:

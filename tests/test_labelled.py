@@ -23,6 +23,23 @@ def test_alternative_quotes_each_count_as_a_hit():
     assert not contains_quote("een passage", "") and quotes(" || ") == []
 
 
+def test_a_quote_over_two_sentences_is_found_in_either_one_sentence_passage(fake_checker):
+    """Passages are single sentences, so a quote that runs on into the next sentence lies in no one passage;
+    each of its sentences is a hit, a list item that only occurs inside it is not."""
+    index = fake_checker.index
+    texts = [passage.text for passage in index.passages]
+    row = next(row for row in range(1, len(texts) - 2)
+               if len({passage.doc_id for passage in index.passages[row - 1:row + 3]}) == 1
+               and len(texts[row]) > 60 and len(texts[row + 1]) > 60 and texts[row].endswith("."))
+    quote = f"{texts[row]} {texts[row + 1]}"
+    assert [contains_quote(text, quote) for text in texts[row - 1:row + 3]] == [False, True, True, False]
+    assert first_hit_rank([texts[row + 1], texts[row]], quote) == 1
+    words = texts[row].split()
+    list_item = " ".join(words[1:3])  # a fragment of the quote, as a short list item passage would be
+    assert not contains_quote(list_item, quote)
+    assert not contains_quote(f"{texts[row + 1]} En iets anders.", texts[row])  # a one-sentence quote as before
+
+
 def test_labels_kinds_and_evidence_follow_the_guidelines(claims):
     kinds = {"paraphrase", "negation", "number", "entity swap", "quantifier", "scope or time",
              "social-media post", "unsupported on topic", "off topic"}
