@@ -25,10 +25,10 @@ from .posts import PostSentence
 from .labelled_posts import CHECKABLE, SENTENCE_CLASSES, STANCES
 from .lang import POST_DATA_MODULES, fingerprint
 from .lang import (ADVICE_OPENING, ADVICE_PHRASE, CLAUSE_OPENERS, DENIAL, DENIAL_SUFFIX, DRUG_MENTION,
-                   DUMMY_SUBJECT_TAIL, GREETING, INVERTED_QUESTION, LAUGHTER, LEADING_QUESTION, MOCKING_FRAME,
+                   CLAUSE_SUBJECT, DUMMY_SUBJECT_TAIL, FINITE_VERB, GREETING, INVERTED_QUESTION, LAUGHTER, LEADING_QUESTION, MOCKING_FRAME,
                    NEGATIONS, NON_NEGATING_IDIOM, OPINION, QUANTIFIERS, QUESTION_PARTICLE_END,
                    QUESTION_WORD_OPENING, REFERRING_SUBJECT, REPORT_FRAME, SCEPTICAL_QUESTION, SOURCE_FRAME,
-                   TRAILING_REPORT)
+                   SUBORDINATE_BOUNDARIES, TRAILING_REPORT)
 
 _WORDS = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)?")
 _FIRST_PERSON = frozenset({"ik", "mijn", "m'n", "me", "mij", "wij", "we", "ons", "onze"})
@@ -125,6 +125,8 @@ def claim_as_asserted(sentence: str) -> tuple[str, str | None]:
                 text = f"{text[:match.start()].rstrip()} {text[match.end():].lstrip(' ,')}"
                 continue
             text = text[match.end():]
+            if re.search(r"\b(?:dat|alsof)$", match.group(0), re.IGNORECASE):
+                text = verb_second(text.lstrip(" ,"))  # "zegt dat K verslavend kan zijn": the verb comes last
             if volgens:
                 text = subject_first(text.lstrip(" ,"))  # "volgens X is ketamine ..." puts the verb first
     trailing = TRAILING_REPORT.search(text) if speaker is None else None
@@ -164,6 +166,30 @@ def subject_first(text: str) -> str:
     if match is None:
         return text
     return f"{match.group('subject')} {match.group('verb').lower()} {match.group('rest')}"
+
+
+def verb_second(clause: str) -> str:
+    """A subordinate clause led by the drug or a pronoun for it, in statement order: its finite verb, which stands
+    last ("K verslavend kan zijn", "K slecht is voor je blaas"), put after the subject ("K kan verslavend zijn").
+    The verb is the last one before a word that opens another clause; text led otherwise, or already in statement
+    order, stays as it is."""
+    subject = CLAUSE_SUBJECT.match(clause)
+    if subject is None:
+        return clause
+    words = clause[subject.end():].split(" ")
+    bare = [word.strip(",;:.!?…'\"‘’“”()").lower() for word in words]
+    # the clause's own part: up to a word that opens another clause, or through a word a comma closes
+    end = next((i + (bare[i] not in SUBORDINATE_BOUNDARIES) for i, word in enumerate(bare)
+                if word in SUBORDINATE_BOUNDARIES or words[i].endswith((",", ";"))), len(words))
+    verbs = [i for i in range(end) if FINITE_VERB.fullmatch(bare[i])]
+    if not verbs or verbs[-1] == 0:
+        return clause
+    verb = verbs[-1]
+    core = words[verb].rstrip(",;:.!?…")
+    before = words[:verb]
+    before[-1] += words[verb][len(core):]  # a comma or question mark after the verb stays where it was
+    rest = " ".join([core, *before, *words[verb + 1:]])
+    return f"{subject.group('subject')} {rest}"
 
 
 def with_referent(claim: str, referent: str | None) -> str:

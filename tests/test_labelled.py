@@ -57,6 +57,19 @@ def test_every_quote_is_verbatim_in_the_indexed_corpus(claims, fake_checker):
     assert not missing, f"quotes not found in any passage: {missing[:3]}"
 
 
+def test_the_scale_probe_follows_the_same_rules_and_is_never_trained_on(config, fake_checker):
+    """corpus/labelled/scale-probe.csv: claims whose truth turns on a quantifier, frequency, degree or certainty,
+    written apart from the pairs; evaluated with `factcheck evaluate`, never a training split."""
+    probe = pd.read_csv(config.path("labelled_claims").parent / "scale-probe.csv", keep_default_na=False)
+    assert len(probe) >= 80 and set(probe["label"]) == set(LABELS) and set(probe["split"]) == {"probe"}
+    assert set(probe["kind"]) == {"quantifier", "social-media post"} and probe["group"].is_unique
+    assert not set(probe["split"]) & set(config.verdict.training_splits + config.posts.reader_training_splits)
+    needs_evidence = probe["label"] != "unsupported"
+    assert (probe.loc[needs_evidence, "evidence"] != "").all() and (probe.loc[~needs_evidence, "evidence"] == "").all()
+    passages = [passage.text for passage in fake_checker.index.passages]
+    assert all(any(contains_quote(text, quote) for text in passages) for quote in probe.loc[needs_evidence, "evidence"])
+
+
 def test_an_evidence_group_never_straddles_splits_and_keeps_its_first_quote(claims):
     assert (claims.groupby("group")["split"].nunique() == 1).all()
     with_evidence = claims[claims["evidence"] != ""]

@@ -31,10 +31,12 @@ def test_pairs_cover_the_corpus_with_every_label_and_both_forms(pairs, fake_chec
 
 
 def test_pairs_are_never_labelled_claims(pairs, config):
-    """A labelled claim (of any split) written again as a pair would leak it into training."""
+    """A labelled claim (of any split, or of the scale probe) written again as a pair would leak it into training."""
     from pipeline.posts import claim_fingerprint, normalise_post
 
-    labelled = pd.read_csv(config.path("labelled_claims"), keep_default_na=False)
+    folder = config.path("labelled_claims").parent
+    labelled = pd.concat([pd.read_csv(path, keep_default_na=False)
+                          for path in (config.path("labelled_claims"), folder / "scale-probe.csv")])
     seen = {claim_fingerprint(normalise_post(claim)) for claim in labelled["claim"]}
     assert not [claim for claim in pairs["hypothesis"] if claim_fingerprint(normalise_post(claim)) in seen]
 

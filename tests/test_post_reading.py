@@ -15,10 +15,10 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
 
 
 @pytest.mark.parametrize("sentence, claim, speaker", [
-    ("mijn tandarts zei laatst dat ketamine je tanden kapot maakt", "Ketamine je tanden kapot maakt.", "mijn tandarts"),
-    ("Haha en dan zijn er mensen die denken dat ketamine onschuldig is 🤡", "Ketamine onschuldig is.", None),
+    ("mijn tandarts zei laatst dat ketamine je tanden kapot maakt", "Ketamine maakt je tanden kapot.", "mijn tandarts"),
+    ("Haha en dan zijn er mensen die denken dat ketamine onschuldig is 🤡", "Ketamine is onschuldig.", None),
     ("Dat ketamine je gelukkig maakt is echt de grootste onzin ooit.", "Dat ketamine je gelukkig maakt.", None),
-    ("wist je dat ketamine ook bij paarden wordt gebruikt?", "Ketamine ook bij paarden wordt gebruikt.", None),
+    ("wist je dat ketamine ook bij paarden wordt gebruikt?", "Ketamine wordt ook bij paarden gebruikt.", None),
     ("Ketamine is een verdovingsmiddel.", "Ketamine is een verdovingsmiddel.", None),
     # The report frame after the claim, the speaker after the verb.
     ("Van K word je nooit verslaafd, zegt mijn buurjongen!", "Van K word je nooit verslaafd.", "mijn buurjongen"),
@@ -30,12 +30,12 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
     # Past tense, and an unnamed someone.
     ("Iemand op reddit beweerde dat je van één keer K al verslaafd raakt.", "Je van één keer K al verslaafd raakt.",
      "Iemand op reddit"),
-    ("mijn neef schreef dat ketamine in de VS verboden is", "Ketamine in de VS verboden is.", "mijn neef"),
+    ("mijn neef schreef dat ketamine in de VS verboden is", "Ketamine is in de VS verboden.", "mijn neef"),
     # A rhetorical question, put in the order of the statement it asks about.
     ("Sinds wanneer is ketamine een pijnstiller dan??", "Ketamine is een pijnstiller.", None),
     ("Werkt esketamine echt binnen een dag dan?", "Esketamine werkt echt binnen een dag.", None),
     ("Hoezo is dat spul veilig?", "Dat spul is veilig.", None),
-    ("Is het niet zo dat ketamine de bloeddruk verhoogt?", "Ketamine de bloeddruk verhoogt.", None),
+    ("Is het niet zo dat ketamine de bloeddruk verhoogt?", "Ketamine verhoogt de bloeddruk.", None),
     ("Iemand zei dat K bij iedereen werkt, wat een onzin.", "K bij iedereen werkt.", "Iemand"),
     ("Volgens sommigen is ketamine een wondermiddel.", "Ketamine is een wondermiddel.", "Volgens sommigen"),
     ("Volgens de 'artsen' geeft ketamine blaasschade.", "Ketamine geeft blaasschade.", "Volgens de 'artsen'"),
@@ -67,9 +67,20 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
     ("Sinds wanneer is het een paardenmiddel dan?", "Het is een paardenmiddel.", None),
     ("Sinds wanneer is het gebruik van ketamine strafbaar?", "Is het gebruik van ketamine strafbaar.", None),
     # Where the poster read it, and the "POV:" of a discovery.
-    ("Las gisteren in de krant dat esketamine vergoed wordt", "Esketamine vergoed wordt.", None),
+    ("Las gisteren in de krant dat esketamine vergoed wordt", "Esketamine wordt vergoed.", None),
     ("Ik zag op tiktok dat ketamine je angst wegneemt", "Ketamine je angst wegneemt.", None),
     ("POV: je komt erachter dat ketamine al sinds 1970 bestaat!", "Ketamine al sinds 1970 bestaat.", None),
+    # A "dat" clause led by the drug or a pronoun for it, its finite verb last: put in statement order.
+    ("Mijn huisarts zei dat ketamine verslavend kan zijn.", "Ketamine kan verslavend zijn.", "Mijn huisarts"),
+    ("Mensen die denken dat ketamine onschuldig is voor je blaas 😂", "Ketamine is onschuldig voor je blaas.", None),
+    ("Ze zeggen dat ketamine niet meer werkt als je het vaak neemt.",
+     "Ketamine werkt niet meer als je het vaak neemt.", "Ze"),
+    ("Mijn zus zegt dat dit spul echt helpt, zeker bij depressie.", "Dit spul helpt echt, zeker bij depressie.",
+     "Mijn zus"),
+    ("Is het niet zo dat ketamine de bloeddruk verhoogt?", "Ketamine verhoogt de bloeddruk.", None),
+    # Led otherwise ("het" as an article, a noun phrase), or already in statement order: left as it is.
+    ("Ik las dat het gebruik van ketamine is gestegen.", "Het gebruik van ketamine is gestegen.", None),
+    ("Mijn oom zegt dat ketamine is goedgekeurd.", "Ketamine is goedgekeurd.", "Mijn oom"),
 ])
 def test_the_framing_is_stripped_and_the_speaker_kept(sentence, claim, speaker):
     assert claim_as_asserted(sentence) == (claim, speaker)

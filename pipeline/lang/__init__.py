@@ -86,6 +86,12 @@ INVERTED_QUESTION = re.compile(rf"^(?P<verb>{_alternatives(stance.SUBJECT_VERBS)
                                rf"(?P<subject>{_alternatives(ketamine.DRUG_NAMES)}|{_alternatives(stance.POINTING_SUBJECTS)}"
                                rf"|het(?=\s+(?:{_alternatives(stance.PRONOUN_HET_BEFORE)})\b))"
                                r"\s+(?P<rest>\S.*)$", re.IGNORECASE)
+# A subordinate clause ("dat K verslavend kan zijn") led by the drug or a pronoun standing for it, whose finite verb
+# stands at the clause's end; pipeline/post_reading.verb_second puts it after the subject.
+CLAUSE_SUBJECT = re.compile(rf"^(?P<subject>{_alternatives(ketamine.DRUG_NAMES)}|{_alternatives(stance.POINTING_SUBJECTS)}"
+                            rf"|het(?=\s+(?:{_alternatives(stance.PRONOUN_HET_BEFORE)})\b))\s+", re.IGNORECASE)
+FINITE_VERB = re.compile(rf"(?:{_alternatives(stance.SUBJECT_VERBS)})", re.IGNORECASE)
+SUBORDINATE_BOUNDARIES = frozenset(stance.SUBORDINATE_BOUNDARIES)
 QUESTION_PARTICLE_END = re.compile(rf"(?<!\s)\s+(?:{_alternatives(stance.QUESTION_PARTICLES)})(?=[\s?!.…]*$)", re.IGNORECASE)
 DUMMY_SUBJECT_TAIL = re.compile(rf"(?:is|was)\s+(?:[\w-]+\s+){{0,2}}?(?:{_alternatives(stance.DUMMY_SUBJECT_TAIL)})\b",
                                 re.IGNORECASE)

@@ -97,6 +97,10 @@ SUBJECT_VERBS = (r"is", r"was", r"zou", r"wordt", r"werd", r"zorgt", r"maakt", r
                  r"mag", r"moet", r"heeft", r"had", r"staat", r"gaat", r"blijft", r"komt", r"duurt", r"kost",
                  r"verhoogt", r"verlaagt", r"vertraagt", r"versnelt", r"veroorzaakt", r"beschadigt", r"remt",
                  r"blokkeert", r"verdooft", r"verslaaft", r"geneest", r"zit")
+# Words that end a subordinate clause's own part: its finite verb is looked for before them ("dat K verslavend is
+# omdat het ..." keeps "omdat ..." as it is).
+SUBORDINATE_BOUNDARIES = ("omdat", "als", "wanneer", "want", "maar", "en", "of", "die", "dat", "terwijl", "doordat",
+                          "zodat", "hoewel", "tenzij", "zodra", "nadat", "voordat", "waardoor", "waarbij")
 # After a verb, bare "het" is also an article ("is het bezit van ketamine strafbaar"): only before one of these
 # words is it the pronoun that can move before the verb ("is het een pijnstiller", "is het niet gevaarlijk").
 # Degree words ("erg", "zo", "veel") are left out: "is het erg dure middel vergoed" has them inside a noun phrase.
