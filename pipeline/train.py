@@ -117,11 +117,23 @@ def with_written_pairs(config, labelled):
         extra.append(as_training_claims(read_pairs(config.path("training_pairs"))))
     if config.verdict.post_claims_weight:
         claims = post_claims(config, config.verdict.training_splits, config.verdict.post_claims_as_read)
-        extra += [claims] * config.verdict.post_claims_weight
+        extra += [without_held_out_claims(config, claims)] * config.verdict.post_claims_weight
     extra = [frame for frame in extra if len(frame)]
     if not extra:
         return labelled
     return pd.concat([labelled] * config.verdict.labelled_weight + extra, ignore_index=True)
+
+
+def without_held_out_claims(config, claims):
+    """``claims`` less those that repeat, word for word, a labelled claim of a split the models are not trained
+    on: a training post's claim as ``check`` reads it can come out exactly as such a claim."""
+    from .posts import claim_fingerprint, normalise_post
+    from .report import read_labelled
+
+    labelled = read_labelled(config.path("labelled_claims"))
+    held_out = labelled.loc[~labelled["split"].isin(config.verdict.training_splits), "claim"]
+    seen = {claim_fingerprint(normalise_post(claim)) for claim in held_out}
+    return claims[[claim_fingerprint(normalise_post(claim)) not in seen for claim in claims["claim"]]]
 
 
 def post_claims(config, splits: list[str], as_read: bool = False):

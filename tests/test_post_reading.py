@@ -177,6 +177,7 @@ def test_advice_and_greetings_never_decide_a_post(checker):
 
 def test_the_training_posts_claims_join_the_verdict_model_as_check_reads_them(config):
     from pipeline.pairs import as_training_claims, read_pairs
+    from pipeline.posts import claim_fingerprint, normalise_post
     from pipeline.report import read_labelled
     from pipeline.train import post_claims, with_written_pairs
 
@@ -196,6 +197,12 @@ def test_the_training_posts_claims_join_the_verdict_model_as_check_reads_them(co
         else []
     frame = with_written_pairs(config, labelled)
     weights = config.verdict
-    assert (frame["split"] == "posts").sum() == weights.post_claims_weight * len(as_read)
+    # A claim as read that comes out word for word as a held-out labelled claim is left out (one does today).
+    held_out = read_labelled(config.path("labelled_claims"))
+    held_out = {claim_fingerprint(normalise_post(c))
+                for c in held_out.loc[~held_out["split"].isin(splits), "claim"]}
+    repeats = sum(claim_fingerprint(normalise_post(claim)) in held_out for claim in as_read["claim"])
+    assert not {claim_fingerprint(normalise_post(claim)) for claim in frame["claim"]} & held_out
+    assert (frame["split"] == "posts").sum() == weights.post_claims_weight * (len(as_read) - repeats)
     assert len(frame) == (len(labelled) * weights.labelled_weight + len(pair_claims)
-                          + weights.post_claims_weight * len(as_read))
+                          + weights.post_claims_weight * (len(as_read) - repeats))
