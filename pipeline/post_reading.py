@@ -24,11 +24,11 @@ from .storage import atomic_file, load_skops, loading_artefact
 from .posts import PostSentence
 from .labelled_posts import CHECKABLE, SENTENCE_CLASSES, STANCES
 from .lang import POST_DATA_MODULES, fingerprint
-from .lang import (ADVICE_OPENING, ADVICE_PHRASE, CLAUSE_OPENERS, DENIAL, DENIAL_SUFFIX, DRUG_MENTION,
-                   CLAUSE_SUBJECT, DUMMY_SUBJECT_TAIL, FINITE_VERB, GREETING, INVERTED_QUESTION, LAUGHTER, LEADING_QUESTION, MOCKING_FRAME,
-                   NEGATIONS, NON_NEGATING_IDIOM, OPINION, QUANTIFIERS, QUESTION_PARTICLE_END,
-                   QUESTION_WORD_OPENING, REFERRING_SUBJECT, REPORT_FRAME, SCEPTICAL_QUESTION, SOURCE_FRAME,
-                   SUBORDINATE_BOUNDARIES, TRAILING_REPORT)
+from .lang import (ADVICE_OPENING, ADVICE_PHRASE, CLAUSE_OPENERS, CLAUSE_SUBJECT, DENIAL, DENIAL_SUFFIX,
+                   DRUG_MENTION, DUMMY_SUBJECT_TAIL, FINITE_VERB, GREETING, INVERTED_QUESTION, LAUGHTER,
+                   LEADING_QUESTION, MOCKING_FRAME, NEGATIONS, NON_NEGATING_IDIOM, OPINION, QUANTIFIERS,
+                   QUESTION_PARTICLE_END, QUESTION_WORD_OPENING, REFERRING_SUBJECT, REPORT_FRAME, SCEPTICAL_QUESTION,
+                   SOURCE_FRAME, SUBORDINATE_BOUNDARIES, TRAILING_REPORT)
 
 _WORDS = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)?")
 _FIRST_PERSON = frozenset({"ik", "mijn", "m'n", "me", "mij", "wij", "we", "ons", "onze"})
@@ -179,7 +179,7 @@ def verb_second(clause: str) -> str:
     words = clause[subject.end():].split(" ")
     bare = [word.strip(",;:.!?…'\"‘’“”()").lower() for word in words]
     # the clause's own part: up to a word that opens another clause, or through a word a comma closes
-    end = next((i + (bare[i] not in SUBORDINATE_BOUNDARIES) for i, word in enumerate(bare)
+    end = next((i + (word not in SUBORDINATE_BOUNDARIES) for i, word in enumerate(bare)
                 if word in SUBORDINATE_BOUNDARIES or words[i].endswith((",", ";"))), len(words))
     verbs = [i for i in range(end) if FINITE_VERB.fullmatch(bare[i])]
     if not verbs or verbs[-1] == 0:
