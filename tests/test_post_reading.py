@@ -77,7 +77,6 @@ from pipeline.train import fit_post_reader, reader_data, reader_matrix, sentence
      "Ketamine werkt niet meer als je het vaak neemt.", "Ze"),
     ("Mijn zus zegt dat dit spul echt helpt, zeker bij depressie.", "Dit spul helpt echt, zeker bij depressie.",
      "Mijn zus"),
-    ("Is het niet zo dat ketamine de bloeddruk verhoogt?", "Ketamine verhoogt de bloeddruk.", None),
     # Led otherwise ("het" as an article, a noun phrase), or already in statement order: left as it is.
     ("Ik las dat het gebruik van ketamine is gestegen.", "Het gebruik van ketamine is gestegen.", None),
     ("Mijn oom zegt dat ketamine is goedgekeurd.", "Ketamine is goedgekeurd.", "Mijn oom"),

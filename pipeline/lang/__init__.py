@@ -81,15 +81,15 @@ TRAILING_REPORT = re.compile(
 DRUG_MENTION = re.compile(rf"\b(?:{_alternatives(ketamine.DRUG_NAMES)})\b", re.IGNORECASE)
 REFERRING_SUBJECT = re.compile(rf"^(?:(?:en|maar|ook|want|dus)\s+)?(?:{_alternatives(stance.REFERRING_SUBJECTS)})\s+"
                                rf"(?=(?:{_alternatives(stance.SUBJECT_VERBS)})\b)", re.IGNORECASE)
+# The drug, or a pronoun standing for it, as a clause's subject ("het" only where it cannot be an article).
+_DRUG_SUBJECT = (rf"{_alternatives(ketamine.DRUG_NAMES)}|{_alternatives(stance.POINTING_SUBJECTS)}"
+                 rf"|het(?=\s+(?:{_alternatives(stance.PRONOUN_HET_BEFORE)})\b)")
 # A question's verb-first order, its subject the drug or a word pointing back to it: "is ketamine een pijnstiller".
-INVERTED_QUESTION = re.compile(rf"^(?P<verb>{_alternatives(stance.SUBJECT_VERBS)})\s+"
-                               rf"(?P<subject>{_alternatives(ketamine.DRUG_NAMES)}|{_alternatives(stance.POINTING_SUBJECTS)}"
-                               rf"|het(?=\s+(?:{_alternatives(stance.PRONOUN_HET_BEFORE)})\b))"
+INVERTED_QUESTION = re.compile(rf"^(?P<verb>{_alternatives(stance.SUBJECT_VERBS)})\s+(?P<subject>{_DRUG_SUBJECT})"
                                r"\s+(?P<rest>\S.*)$", re.IGNORECASE)
 # A subordinate clause ("dat K verslavend kan zijn") led by the drug or a pronoun standing for it, whose finite verb
 # stands at the clause's end; pipeline/post_reading.verb_second puts it after the subject.
-CLAUSE_SUBJECT = re.compile(rf"^(?P<subject>{_alternatives(ketamine.DRUG_NAMES)}|{_alternatives(stance.POINTING_SUBJECTS)}"
-                            rf"|het(?=\s+(?:{_alternatives(stance.PRONOUN_HET_BEFORE)})\b))\s+", re.IGNORECASE)
+CLAUSE_SUBJECT = re.compile(rf"^(?P<subject>{_DRUG_SUBJECT})\s+", re.IGNORECASE)
 FINITE_VERB = re.compile(rf"(?:{_alternatives(stance.SUBJECT_VERBS)})", re.IGNORECASE)
 SUBORDINATE_BOUNDARIES = frozenset(stance.SUBORDINATE_BOUNDARIES)
 QUESTION_PARTICLE_END = re.compile(rf"(?<!\s)\s+(?:{_alternatives(stance.QUESTION_PARTICLES)})(?=[\s?!.…]*$)", re.IGNORECASE)
