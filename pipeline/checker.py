@@ -15,6 +15,7 @@ import numpy as np
 from .config import Config, load_config
 from .errors import FactCheckError
 from .lang import PRESENT_TIME, fingerprint as language_fingerprint
+from .pair_memory import MEMORY_FEATURES
 from .post_reading import PostReader, SentenceReading, load_reader, reader_identity, rule_reading, skip_reason
 from .posts import PostAnalysis, SkippedSentence, analyse_post, claim_fingerprint, is_dutch, normalise_post
 from .results import STANCE_WORDS, CheckResult, ClaimResult, Conflict, Evidence
@@ -147,7 +148,15 @@ class FactChecker:
                 "nli_reorder": ([self.config.nli.rerank_depth, self.config.nli.rerank_weight]
                                 if self.nli is not None and self.config.nli.rerank_weight else None),
                 "pair_memory": self.pair_memory.identity if self.pair_memory is not None else None,
+                "memory_fallback": bool(self.optional_verdict_columns()),
                 "language": language_fingerprint()}
+
+    def optional_verdict_columns(self) -> tuple[int, ...]:
+        """The verdict model's columns a claim may lack: the pair memory's when ``verdict.memory_fallback``."""
+        if self.pair_memory is None or not self.config.verdict.memory_fallback:
+            return ()
+        names = feature_names(False, self.nli is not None, memory=True)
+        return tuple(names.index(name) for name in MEMORY_FEATURES)
 
     def load_classifier(self, optional: bool = False) -> str | None:
         """Load the trained verdict model and the evidence reranker trained with it. With ``optional``,
@@ -318,7 +327,7 @@ class FactChecker:
                 claim=reading.sentence, verdict=label, confidence=confidence,
                 probabilities={name: round(float(p), 4) for name, p in zip(LABELS, position)},
                 explanation=_stance_prefix(reading) + explanation,
-                evidence=evidence, needs_review=conflict is not None or self.classifier.needs_review(confidence),
+                evidence=evidence, needs_review=conflict is not None or self.classifier.needs_review(confidence, assessment.features),
                 conflict=conflict, stance=reading.stance, checked_claim=reading.claim, claim_verdict=claim_label,
                 attributed_to=reading.attributed_to))
         return [self._aggregate(analysis, post, per_post.get(number, []))

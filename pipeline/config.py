@@ -92,6 +92,7 @@ class Verdict(_Section):
     post_claims_weight: int = Field(ge=0, le=100)
     post_claims_as_read: bool
     pair_memory: bool
+    memory_fallback: bool
 
 
 class Nli(_Section):

@@ -73,7 +73,7 @@ def fit_models(checker, texts: list[str], labels: list[str], evidence: list[str]
     config, retriever, index = checker.config, checker.retriever, checker.index
     settings = config.verdict
     classifier = VerdictClassifier(settings.seed, settings.calibration_folds, settings.regularisation,
-                                   settings.review_precision)
+                                   settings.review_precision, checker.optional_verdict_columns())
     classifier.validate(labels, groups)  # before any work: too few examples is a one-line error
     template = EvidenceReranker(settings.regularisation)
     normalised = [analyse_post(text, config.posts).normalised for text in texts]

@@ -324,11 +324,15 @@ class VerdictClassifier(ClassifierMixin, BaseEstimator):
     state in ``*_`` attributes set by ``fit``."""
 
     def __init__(self, seed: int = 13, calibration_folds: int = 5, regularisation: float = 1.0,
-                 review_precision: float = 0.9):
+                 review_precision: float = 0.9, optional_columns: tuple[int, ...] = ()):
         self.seed = seed
         self.calibration_folds = calibration_folds
         self.regularisation = regularisation
         self.review_precision = review_precision
+        # Columns new rows may lack (all zero), e.g. the pair memory's for a passage nobody wrote claims about:
+        # such rows go to a second model, ``fallback_``, fit without them. The first model learned that a
+        # silent memory means "unsupported", which is false of a newly added document.
+        self.optional_columns = optional_columns
 
     def _stage(self, features: np.ndarray, targets: np.ndarray, groups: np.ndarray):
         """A logistic regression whose sigmoid calibration is fit out of fold. Folds keep an evidence
@@ -362,7 +366,21 @@ class VerdictClassifier(ClassifierMixin, BaseEstimator):
                                                   self.review_precision)
         self.classes_ = np.array(LABELS)
         self.trained_on_ = frozenset(claim_fingerprints or ())
+        self.fallback_ = None
+        if self.optional_columns:
+            self.fallback_ = clone(self).set_params(optional_columns=()).fit(features[:, self._kept_columns()],
+                                                                             labels, groups)
         return self
+
+    def _kept_columns(self) -> np.ndarray:
+        return np.setdiff1d(np.arange(self.n_features_in_), self.optional_columns)
+
+    def lacks_optional(self, features: np.ndarray) -> np.ndarray:
+        """Which rows ``fallback_`` judges: those whose optional columns are all zero."""
+        features = np.atleast_2d(features)
+        if getattr(self, "fallback_", None) is None:
+            return np.zeros(len(features), dtype=bool)
+        return ~features[:, list(self.optional_columns)].any(axis=1)
 
     def validate(self, labels, groups=None) -> tuple[np.ndarray, np.ndarray]:
         """Labels and groups as arrays, or a FactCheckError saying why they cannot train a model."""
@@ -410,15 +428,22 @@ class VerdictClassifier(ClassifierMixin, BaseEstimator):
         if len(features) == 0:
             return np.zeros((0, 3))
         features = validate_data(self, features, reset=False, dtype=None)
-        return _sharpen(self._stage_proba(features), self.temperature_)
+        probabilities = _sharpen(self._stage_proba(features), self.temperature_)
+        lacking = self.lacks_optional(features)
+        if lacking.any():
+            probabilities[lacking] = self.fallback_.predict_proba(features[lacking][:, self._kept_columns()])
+        return probabilities
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "temperature_")
         return self.classes_[self.predict_proba(features).argmax(axis=1)]
 
-    def needs_review(self, confidence: float) -> bool:
-        """Below the confidence at which out-of-fold verdicts reached ``review_precision``."""
+    def needs_review(self, confidence: float, features: np.ndarray | None = None) -> bool:
+        """Below the confidence at which out-of-fold verdicts reached ``review_precision``: those of the model
+        that judged ``features`` (the first one when not given)."""
         check_is_fitted(self, "review_threshold_")
+        if features is not None and self.lacks_optional(features)[0]:
+            return self.fallback_.needs_review(confidence)
         return bool(confidence < self.review_threshold_)
 
 
@@ -453,12 +478,27 @@ def save_models(path: Path, classifier: VerdictClassifier, reranker, feature_con
 
     check_is_fitted(classifier, "temperature_")
     with atomic_file(path) as tmp:
-        sio.dump({"relevance": classifier.relevance_, "stance": classifier.stance_,
-                  "temperature": classifier.temperature_, "review_threshold": classifier.review_threshold_,
-                  "feature_config": feature_config,
+        sio.dump({**_fitted_state(classifier), "feature_config": feature_config,
                   "reranker": reranker.model_ if reranker is not None else None,
-                  "trained_on": sorted(classifier.trained_on_),
-                  "params": classifier.get_params()}, tmp)
+                  "trained_on": sorted(classifier.trained_on_)}, tmp)
+
+
+def _fitted_state(classifier: VerdictClassifier) -> dict:
+    fallback = getattr(classifier, "fallback_", None)
+    return {"relevance": classifier.relevance_, "stance": classifier.stance_,
+            "temperature": classifier.temperature_, "review_threshold": classifier.review_threshold_,
+            "params": {**classifier.get_params(), "optional_columns": list(classifier.optional_columns)},
+            "fallback": _fitted_state(fallback) if fallback is not None else None}
+
+
+def _restored(state: dict) -> VerdictClassifier:
+    model = VerdictClassifier(**{**state["params"], "optional_columns": tuple(state["params"].get("optional_columns", ()))})
+    model.relevance_, model.stance_, model.temperature_ = state["relevance"], state["stance"], state["temperature"]
+    model.review_threshold_ = state["review_threshold"]
+    model.classes_ = np.array(LABELS)
+    model.n_features_in_ = model.relevance_.n_features_in_
+    model.fallback_ = _restored(state["fallback"]) if state.get("fallback") is not None else None
+    return model
 
 
 def load_models(path: Path) -> tuple[VerdictClassifier, dict, object]:
@@ -469,10 +509,6 @@ def load_models(path: Path) -> tuple[VerdictClassifier, dict, object]:
         data = load_skops(path)
         if "review_threshold" not in data:
             raise FactCheckError(f"{path} was written by an older version; run `factcheck train`")
-        model = VerdictClassifier(**data["params"])
-        model.relevance_, model.stance_, model.temperature_ = data["relevance"], data["stance"], data["temperature"]
-        model.review_threshold_ = data["review_threshold"]
-        model.classes_ = np.array(LABELS)
-        model.n_features_in_ = model.relevance_.n_features_in_
+        model = _restored(data)
         model.trained_on_ = frozenset(data.get("trained_on", []))
         return model, data["feature_config"], data.get("reranker")

@@ -42,6 +42,11 @@ class WrittenClaims:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def subset(self, keep: np.ndarray) -> "WrittenClaims":
+        """The written claims where the boolean mask ``keep`` is true."""
+        return WrittenClaims(self.rows[keep], self.labels[keep], self.fingerprints[keep], self.writers[keep],
+                             self.vectors[keep])
+
     def others(self, claim: str) -> np.ndarray | None:
         """Which written claims ``claim`` may meet (a boolean mask), or None for all of them. A written claim
         never meets its own writer's claims: about the same passage they are worded alike, and a model

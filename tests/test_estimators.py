@@ -89,6 +89,33 @@ def test_verdict_classifier_contract_on_three_label_data(tmp_path):
                           reranker.evidence_probability(x))
 
 
+def test_rows_that_lack_the_optional_columns_are_judged_by_a_model_fit_without_them(tmp_path):
+    x, labels, groups = _verdict_data()
+    optional = (4, 5)
+    model = VerdictClassifier(seed=3, optional_columns=optional).fit(x, labels, groups)
+    plain = VerdictClassifier(seed=3).fit(x, labels, groups)
+    silent = x.copy()
+    silent[::2, 4:] = 0.0  # every other row, as if its passage had no written claims
+    lacking = model.lacks_optional(silent)
+    assert lacking.tolist() == [i % 2 == 0 for i in range(len(x))]
+    assert model.fallback_.n_features_in_ == 4 and model.fallback_.fallback_ is None
+    probabilities = model.predict_proba(silent)
+    # rows with the columns: the model fit on every column, exactly as without the option
+    assert np.allclose(probabilities[~lacking], plain.predict_proba(silent[~lacking]), atol=1e-7)
+    # rows without them: the fallback, which never saw those columns
+    assert np.allclose(probabilities[lacking], model.fallback_.predict_proba(silent[lacking][:, :4]), atol=1e-7)
+    assert not np.allclose(probabilities[lacking], plain.predict_proba(silent[lacking]))
+    # each row is flagged at the review threshold of the model that judged it
+    between = (min(model.review_threshold_, model.fallback_.review_threshold_)
+               + max(model.review_threshold_, model.fallback_.review_threshold_)) / 2
+    assert model.needs_review(between, silent[0]) == model.fallback_.needs_review(between)
+    assert model.needs_review(between, silent[1]) == (between < model.review_threshold_)
+    save_models(tmp_path / "m.skops", model, None, {})
+    loaded, _, _ = load_models(tmp_path / "m.skops")
+    assert loaded.get_params() == model.get_params()
+    assert np.array_equal(loaded.predict_proba(silent), probabilities)
+
+
 def test_verdict_classifier_refuses_unknown_labels_and_too_few_groups():
     x, labels, groups = _verdict_data(rows_per_label=12)
     with pytest.raises(FactCheckError, match="unknown label values: maybe"):
