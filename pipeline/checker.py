@@ -327,7 +327,8 @@ class FactChecker:
                 claim=reading.sentence, verdict=label, confidence=confidence,
                 probabilities={name: round(float(p), 4) for name, p in zip(LABELS, position)},
                 explanation=_stance_prefix(reading) + explanation,
-                evidence=evidence, needs_review=conflict is not None or self.classifier.needs_review(confidence, assessment.features),
+                evidence=evidence,
+                needs_review=conflict is not None or self.classifier.needs_review(confidence, assessment.features),
                 conflict=conflict, stance=reading.stance, checked_claim=reading.claim, claim_verdict=claim_label,
                 attributed_to=reading.attributed_to))
         return [self._aggregate(analysis, post, per_post.get(number, []))

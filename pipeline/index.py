@@ -223,11 +223,10 @@ def build_index(config: Config, encoder, force: bool = False, progress: bool = F
     titles = {d.meta.id: d.meta.title for d in ingested.documents}
     lexical_context = config.chunking.context if config.chunking.lexical_context else "none"
     lexical_texts = [indexed_text(p, titles[p.doc_id], lexical_context) for p in passages]
-    written = build_written_claims(config.path("training_pairs"), {p.passage_id: row for row, p in enumerate(passages)},
-                                   encoder, progress=progress)
+    written = build_written_claims(config.path("training_pairs"), passages, encoder, progress=progress)
     _write_atomically(index_dir, passages, embeddings, sentence_embeddings, analyzer, lexical_texts,
                       ingested.documents, manifest, config, written)
-    report.written_claims = len(written) if written is not None else 0
+    report.written_claims = int((~written.restated_mask).sum()) if written is not None else 0
     report.passages = len(passages)
     report.seconds = time.perf_counter() - started
     return report

@@ -31,8 +31,10 @@ class PairMemory:
 
     def __post_init__(self):
         self._members: dict[int, np.ndarray] = {}
+        restated = self.written.restated_mask
         for member, row in enumerate(self.written.rows.tolist()):
-            self._members.setdefault(row, []).append(member)
+            if not restated[member]:
+                self._members.setdefault(row, []).append(member)
         self._members = {row: np.asarray(members) for row, members in self._members.items()}
 
     def features(self, claim: str, claim_vector: np.ndarray, passage_row: int) -> np.ndarray:

@@ -492,7 +492,8 @@ def _fitted_state(classifier: VerdictClassifier) -> dict:
 
 
 def _restored(state: dict) -> VerdictClassifier:
-    model = VerdictClassifier(**{**state["params"], "optional_columns": tuple(state["params"].get("optional_columns", ()))})
+    params = state["params"]
+    model = VerdictClassifier(**{**params, "optional_columns": tuple(params.get("optional_columns", ()))})
     model.relevance_, model.stance_, model.temperature_ = state["relevance"], state["stance"], state["temperature"]
     model.review_threshold_ = state["review_threshold"]
     model.classes_ = np.array(LABELS)

@@ -23,6 +23,8 @@ from .storage import file_sha256
 
 FILE_NAME = "written_claims.npz"
 _DECIDING = (PAIR_LABELS.index("entailment"), PAIR_LABELS.index("contradiction"))
+# The writer number of a passage standing in as its own entailed claim (``restated``).
+RESTATED = -1
 
 
 @dataclass
@@ -37,7 +39,8 @@ class WrittenClaims:
         self._deciding = np.isin(self.labels, _DECIDING)
         self._writers_of: dict[str, set[int]] = {}
         for fingerprint, writer in zip(self.fingerprints.tolist(), self.writers.tolist()):
-            self._writers_of.setdefault(fingerprint, set()).add(writer)
+            if writer != RESTATED:  # a passage's own words are no one's training claim
+                self._writers_of.setdefault(fingerprint, set()).add(writer)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -46,6 +49,23 @@ class WrittenClaims:
         """The written claims where the boolean mask ``keep`` is true."""
         return WrittenClaims(self.rows[keep], self.labels[keep], self.fingerprints[keep], self.writers[keep],
                              self.vectors[keep])
+
+    def joined(self, other: "WrittenClaims") -> "WrittenClaims":
+        return WrittenClaims(*(np.concatenate([getattr(self, name), getattr(other, name)])
+                               for name in ("rows", "labels", "fingerprints", "writers", "vectors")))
+
+    @property
+    def restated_mask(self) -> np.ndarray:
+        return self.writers == RESTATED
+
+    def as_if_unwritten(self, documents: set[str], passages: list, encoder) -> "WrittenClaims":
+        """These claims as an index would hold them had nobody written claims about ``documents``: theirs gone,
+        their passages restated (``restated``). What ``bench/new_document.py`` and the tests measure."""
+        of_document = np.asarray([p.doc_id for p in passages])
+        kept = self.subset(~np.isin(of_document[self.rows], sorted(documents)))
+        if kept.restated_mask.all():  # as with no pair files at all: no third ranking
+            return kept.subset(np.zeros(len(kept), dtype=bool))
+        return kept.joined(restated(passages, np.flatnonzero(np.isin(of_document, sorted(documents))), encoder))
 
     def others(self, claim: str) -> np.ndarray | None:
         """Which written claims ``claim`` may meet (a boolean mask), or None for all of them. A written claim
@@ -71,21 +91,38 @@ def pair_files_fingerprint(folder: Path) -> dict[str, str]:
     return {path.name: file_sha256(path) for path in sorted(folder.glob("*.csv"))}
 
 
-def build_written_claims(folder: Path, passage_rows: dict[str, int], encoder,
-                         progress: bool = False) -> WrittenClaims | None:
-    """The written claims of ``folder`` whose passage is in the index (``passage_rows``: id -> row),
-    embedded as claims are; None when there are none."""
+def _claims(rows, labels, texts: list[str], writers, encoder, progress: bool = False) -> WrittenClaims:
+    normalised = [normalise_post(text) for text in texts]
+    return WrittenClaims(np.asarray(rows, dtype=np.int32), np.asarray(labels, dtype=np.int8),
+                         np.asarray([claim_fingerprint(text) for text in normalised], dtype=str),
+                         np.asarray(writers, dtype=np.int16),
+                         np.asarray(encoder.encode_queries(normalised, progress=progress), dtype=np.float32))
+
+
+def restated(passages: list, rows: np.ndarray, encoder) -> WrittenClaims:
+    """The passages at ``rows`` as claims they entail, in their own words. A document nobody has written claims
+    about would otherwise never reach the third ranking, and the other documents' passages, which do, would
+    outrank it (``bench/new_document.py``). The pair memory leaves them out: they say nothing of other wordings."""
+    entailment = PAIR_LABELS.index("entailment")
+    return _claims(rows, [entailment] * len(rows), [passages[row].text for row in rows], [RESTATED] * len(rows),
+                   encoder)
+
+
+def build_written_claims(folder: Path, passages: list, encoder, progress: bool = False) -> WrittenClaims | None:
+    """The written claims of ``folder`` whose passage is in the index, embedded as claims are, and the passages
+    of any document without one restated (``restated``); None when there are none."""
     pairs = read_pairs(folder)
     files = sorted(set(pairs["file"]))
+    passage_rows = {p.passage_id: row for row, p in enumerate(passages)}
     pairs = pairs[pairs["passage_id"].isin(passage_rows)] if len(pairs) else pairs
     if not len(pairs):
         return None
-    normalised = [normalise_post(text) for text in pairs["hypothesis"]]
-    return WrittenClaims(np.asarray([passage_rows[i] for i in pairs["passage_id"]], dtype=np.int32),
-                         np.asarray([PAIR_LABELS.index(label) for label in pairs["label"]], dtype=np.int8),
-                         np.asarray([claim_fingerprint(text) for text in normalised], dtype=str),
-                         np.asarray([files.index(name) for name in pairs["file"]], dtype=np.int16),
-                         np.asarray(encoder.encode_queries(normalised, progress=progress), dtype=np.float32))
+    rows = [passage_rows[i] for i in pairs["passage_id"]]
+    written = _claims(rows, [PAIR_LABELS.index(label) for label in pairs["label"]], list(pairs["hypothesis"]),
+                      [files.index(name) for name in pairs["file"]], encoder, progress)
+    paired = {passages[row].doc_id for row in rows}
+    unpaired = np.asarray([row for row, p in enumerate(passages) if p.doc_id not in paired], dtype=int)
+    return written.joined(restated(passages, unpaired, encoder)) if len(unpaired) else written
 
 
 def save_written_claims(folder: Path, claims: WrittenClaims) -> None:

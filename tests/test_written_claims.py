@@ -95,3 +95,41 @@ def test_changed_pair_files_make_the_index_out_of_date(tmp_path, config, fake_en
     (folder / source.name).write_text(source.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     with pytest.raises(FactCheckError, match=r"out of date \(written claims \(paths.training_pairs\) changed\)"):
         load_index(settings, fake_encoder.identity)
+
+
+def test_a_document_without_written_claims_is_restated_for_the_ranking_but_not_for_the_memory(tmp_path, config,
+                                                                                                fake_encoder):
+    """A document nobody has written claims about still gets into the third ranking, by its own words; the pair
+    memory stays silent about it, so the fallback verdict model judges its claims."""
+    from pipeline.pair_memory import PairMemory
+    from pipeline.written_claims import RESTATED
+
+    folder = tmp_path / "pairs"
+    folder.mkdir()
+    shutil.copy(config.path("training_pairs") / "artikel-microdosering.part1.csv", folder)
+    corpus = small_corpus(tmp_path, ("artikel-microdosering", "nieuws-cleveland-pijnstudie"))
+    settings = load_config(write_config(tmp_path, **{"paths.corpus_dir": str(corpus),
+                                                     "paths.index_dir": str(tmp_path / "index"),
+                                                     "paths.training_pairs": str(folder)}))
+    report = build_index(settings, fake_encoder)
+    index = load_index(settings, fake_encoder.identity)
+    written = index.written_claims
+    assert report.written_claims == int((~written.restated_mask).sum()) == len(read_pairs(folder)) > 0
+    unpaired = [row for row, p in enumerate(index.passages) if p.doc_id == "nieuws-cleveland-pijnstudie"]
+    assert sorted(written.rows[written.restated_mask]) == unpaired
+    assert set(written.writers[written.restated_mask]) == {RESTATED}
+    assert {PAIR_LABELS[label] for label in written.labels[written.restated_mask]} == {"entailment"}
+    assert not set(written.rows[~written.restated_mask]) & set(unpaired)
+    passage = index.passages[unpaired[3]]
+    vector = fake_encoder.encode_queries([passage.text])[0]
+    retriever = Retriever(index, fake_encoder, settings.retrieval)
+    hit = next(h for h in retriever.search(passage.text, k=40, rerank=False).hits if h.passage is passage)
+    assert hit.written_rank == 1 and hit.written_score == pytest.approx(1.0, abs=1e-4)
+    memory = PairMemory(written, "test")
+    assert not memory.features(passage.text, vector, unpaired[3]).any()
+    paired_row = int(written.rows[~written.restated_mask][0])
+    assert memory.features(passage.text, vector, paired_row).any()
+    # Taking a document's pairs away in memory gives what its index would hold (bench/new_document.py).
+    assert not len(written.as_if_unwritten({"artikel-microdosering"}, index.passages, fake_encoder))
+    unwritten = written.as_if_unwritten({"nieuws-cleveland-pijnstudie"}, index.passages, fake_encoder)
+    assert np.array_equal(unwritten.vectors, written.vectors) and np.array_equal(unwritten.rows, written.rows)
