@@ -164,6 +164,10 @@ def index(config: Optional[Path] = ConfigOption, overrides: Optional[list[str]] 
     written = f", {report.written_claims} written claims" if report.written_claims else ""
     typer.echo(f"index built: {report.passages} passages from {report.documents} documents{written} in "
                f"{report.seconds:.1f} s (embedded {len(report.embedded_documents)} documents{reused})")
+    if report.unwritten_documents:
+        typer.echo(f"note: no written claims are about {', '.join(report.unwritten_documents)}; claims on "
+                   "such a document are found and judged less well (bench/new_document.py): write pairs for it "
+                   "(README: Adding a document to the corpus)", err=True)
 
 
 @app.command()

@@ -52,6 +52,7 @@ class BuildReport:
     problems: list[IngestProblem] = field(default_factory=list)
     seconds: float = 0.0
     written_claims: int = 0  # written claims embedded (paths.training_pairs) whose passage is in the index
+    unwritten_documents: list[str] = field(default_factory=list)  # documents no written claim is about (restated)
 
 
 @dataclass
@@ -226,7 +227,9 @@ def build_index(config: Config, encoder, force: bool = False, progress: bool = F
     written = build_written_claims(config.path("training_pairs"), passages, encoder, progress=progress)
     _write_atomically(index_dir, passages, embeddings, sentence_embeddings, analyzer, lexical_texts,
                       ingested.documents, manifest, config, written)
-    report.written_claims = int((~written.restated_mask).sum()) if written is not None else 0
+    if written is not None:
+        report.written_claims = int((~written.restated_mask).sum())
+        report.unwritten_documents = sorted({passages[row].doc_id for row in written.rows[written.restated_mask]})
     report.passages = len(passages)
     report.seconds = time.perf_counter() - started
     return report

@@ -115,6 +115,7 @@ def test_a_document_without_written_claims_is_restated_for_the_ranking_but_not_f
     index = load_index(settings, fake_encoder.identity)
     written = index.written_claims
     assert report.written_claims == int((~written.restated_mask).sum()) == len(read_pairs(folder)) > 0
+    assert report.unwritten_documents == ["nieuws-cleveland-pijnstudie"]
     unpaired = [row for row, p in enumerate(index.passages) if p.doc_id == "nieuws-cleveland-pijnstudie"]
     assert sorted(written.rows[written.restated_mask]) == unpaired
     assert set(written.writers[written.restated_mask]) == {RESTATED}
