@@ -6,7 +6,7 @@ its passages restated as their own claims (``written_claims.restated``) and the 
 
 Every passage of the shipped corpus has claims written about it in other people's words (``corpus/pairs``); a
 document a user adds has none until someone writes them. Two scenarios, each measured on held-out claims with the
-shipped models, side by side in one run (``WrittenClaims.as_if_unwritten``, in memory):
+shipped models, side by side in one run (``FactChecker.as_if_unwritten``, in memory):
 
 - **one document without pairs**: each document in turn loses its written claims, and the supported and
   contradicted claims whose gold passage lies in it are checked (macro-F1 is left out: no unsupported claim can be
@@ -29,47 +29,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pipeline.checker import FactChecker  # noqa: E402
-from pipeline.evidence import contains_quote, recall_at  # noqa: E402
-from pipeline.pair_memory import PairMemory  # noqa: E402
+from pipeline.evidence import deciding_document, recall_at  # noqa: E402
 from pipeline.report import classification_metrics, evaluate, read_labelled  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SETS = [f"{ROOT / 'corpus/labelled/claims.csv'}:dev,test",
                 str(ROOT.parent / "shared/data/external-dev/claims.csv")]
-
-
-class Scenario:
-    """Lets ``checker`` see the written claims as they would be had nobody written any about ``documents`` (none:
-    as shipped), restated or not, and judge with or without the fallback; then restores it."""
-
-    def __init__(self, checker: FactChecker, documents: set[str], restate: bool, fallback: bool):
-        self.checker, self.documents, self.restate, self.fallback = checker, documents, restate, fallback
-
-    def __enter__(self):
-        checker = self.checker
-        self.saved = checker.index.written_claims, checker.pair_memory, checker.classifier.fallback_
-        if self.documents:
-            written = checker.index.written_claims.as_if_unwritten(self.documents, checker.index.passages,
-                                                                   checker.encoder)
-            if not self.restate:
-                written = written.subset(~written.restated_mask)
-            checker.index.written_claims = written
-            checker.pair_memory = PairMemory(written, checker.pair_memory.identity)
-        if not self.fallback:
-            checker.classifier.fallback_ = None
-        return checker
-
-    def __exit__(self, *exc):
-        checker = self.checker
-        checker.index.written_claims, checker.pair_memory, checker.classifier.fallback_ = self.saved
-
-
-def gold_documents(frame: pd.DataFrame, passages) -> list[str]:
-    """The document holding each claim's gold quote ("" without one)."""
-    found = []
-    for quote in frame["evidence"]:
-        found.append(next((p.doc_id for p in passages if quote and contains_quote(p.text, quote)), ""))
-    return found
 
 
 def summary(rows: pd.DataFrame, decided_only: bool) -> str:
@@ -106,7 +71,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for spec in args.sets:
         name, frame = read_set(spec)
-        frame = frame.assign(document=gold_documents(frame, passages))
+        frame = frame.assign(document=[deciding_document(passages, quote) for quote in frame["evidence"]])
         decided = frame[(frame["label"] != "unsupported") & (frame["document"] != "")]
         for way, unpaired, restate, fallback in ways:
             # One document at a time loses its pairs; its decided claims are pooled over the documents.
@@ -114,11 +79,11 @@ def main() -> None:
             for document in documents:
                 own = decided[decided["document"] == document]
                 if len(own):
-                    with Scenario(checker, {document} if unpaired else set(), restate, fallback):
+                    with checker.as_if_unwritten({document} if unpaired else set(), restate, fallback):
                         parts.append(evaluate(checker, own).rows)
             print(f"| {name} | one document without pairs | {way} | {summary(pd.concat(parts), True)} |", flush=True)
         for way, unpaired, restate, fallback in ways[:3]:  # with no pairs at all nothing is restated
-            with Scenario(checker, set(documents) if unpaired else set(), restate, fallback):
+            with checker.as_if_unwritten(set(documents) if unpaired else set(), restate, fallback):
                 rows = evaluate(checker, frame).rows
             print(f"| {name} | no pairs at all | {way} | {summary(rows, False)} |", flush=True)
 

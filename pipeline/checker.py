@@ -6,6 +6,7 @@ and runs retrieve -> verify for claims and posts.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
@@ -440,6 +441,28 @@ class FactChecker:
         """Check with these fitted models from now on (as ``train.train`` leaves them)."""
         self.classifier, self.feature_config = classifier, self.current_feature_config()
         self.retriever.reranker = reranker
+
+    @contextmanager
+    def as_if_unwritten(self, documents: set[str], restate: bool = True, fallback: bool = True):
+        """Inside the block the checker sees the written claims as an index would hold them had nobody written any
+        about ``documents`` (``WrittenClaims.as_if_unwritten``; with ``restate`` false, their passages are not
+        restated either), and judges with the fallback verdict model or, with ``fallback`` false, without it;
+        afterwards it is as before. What ``bench/new_document.py`` and the tests measure."""
+        from .pair_memory import PairMemory
+
+        saved = self.index.written_claims, self.pair_memory, self.classifier.fallback_
+        try:
+            if documents:
+                written = self.index.written_claims.as_if_unwritten(documents, self.index.passages, self.encoder)
+                if not restate:
+                    written = written.subset(~written.restated_mask)
+                self.index.written_claims = written
+                self.pair_memory = PairMemory(written, self.pair_memory.identity)
+            if not fallback:
+                self.classifier.fallback_ = None
+            yield self
+        finally:
+            self.index.written_claims, self.pair_memory, self.classifier.fallback_ = saved
 
     def seen_in_training(self, texts: list[str]) -> list[bool]:
         """Whether the loaded verdict model was fit on each text (compared as ``check`` reads it)."""

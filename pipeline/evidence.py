@@ -55,6 +55,11 @@ def first_hit_rank(passage_texts: list[str], evidence: str) -> int:
     return 0
 
 
+def deciding_document(passages, evidence: str) -> str:
+    """The document of the first passage holding the evidence ("" when there is no evidence or no such passage)."""
+    return next((p.doc_id for p in passages if evidence and contains_quote(p.text, evidence)), "")
+
+
 def recall_at(ranks: list[int], k: int) -> float:
     return sum(1 for r in ranks if 0 < r <= k) / max(1, len(ranks))
 

@@ -12,7 +12,7 @@ Built by ``factcheck index`` (query embeddings, like claims) and stored in the i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -45,14 +45,15 @@ class WrittenClaims:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def _columns(self) -> list[np.ndarray]:
+        return [getattr(self, field.name) for field in fields(self)]
+
     def subset(self, keep: np.ndarray) -> "WrittenClaims":
         """The written claims where the boolean mask ``keep`` is true."""
-        return WrittenClaims(self.rows[keep], self.labels[keep], self.fingerprints[keep], self.writers[keep],
-                             self.vectors[keep])
+        return WrittenClaims(*(column[keep] for column in self._columns()))
 
     def joined(self, other: "WrittenClaims") -> "WrittenClaims":
-        return WrittenClaims(*(np.concatenate([getattr(self, name), getattr(other, name)])
-                               for name in ("rows", "labels", "fingerprints", "writers", "vectors")))
+        return WrittenClaims(*(np.concatenate(pair) for pair in zip(self._columns(), other._columns())))
 
     @property
     def restated_mask(self) -> np.ndarray:

@@ -342,31 +342,27 @@ def test_a_document_without_written_claims_is_found_and_judged_not_read_as_unadd
     and, as before them, with neither."""
     import numpy as np
 
-    from pipeline.evidence import contains_quote
-    from pipeline.pair_memory import PairMemory
+    from pipeline.evidence import deciding_document
     from pipeline.report import read_labelled
 
     passages = checker.index.passages
     held_out = read_labelled(config.path("labelled_claims"), ["dev", "test"])
     held_out = held_out[held_out["label"] != "unsupported"]
-    deciding = np.asarray([next(p.doc_id for p in passages if contains_quote(p.text, quote))
-                           for quote in held_out["evidence"]])
-    written, memory, fallback = checker.index.written_claims, checker.pair_memory, checker.classifier.fallback_
+    deciding = np.asarray([deciding_document(passages, quote) for quote in held_out["evidence"]])
+    written, fallback = checker.index.written_claims, checker.classifier.fallback_
     assert fallback is not None and fallback.n_features_in_ < checker.classifier.n_features_in_
+    assert "" not in deciding
     gold, verdicts = [], {"defended": [], "before": []}
-    try:
-        for document in sorted(set(deciding)):
-            about = held_out[deciding == document]
-            unwritten = written.as_if_unwritten({document}, passages, checker.encoder)
-            assert unwritten.restated_mask.any() and len(unwritten.subset(~unwritten.restated_mask)) < len(written)
-            for name, claims, model in (("defended", unwritten, fallback),
-                                        ("before", unwritten.subset(~unwritten.restated_mask), None)):
-                checker.index.written_claims, checker.pair_memory = claims, PairMemory(claims, memory.identity)
-                checker.classifier.fallback_ = model
+    for document in sorted(set(deciding)):
+        about = held_out[deciding == document]
+        for name, defended in (("defended", True), ("before", False)):
+            with checker.as_if_unwritten({document}, restate=defended, fallback=defended):
+                unwritten = checker.index.written_claims
+                assert unwritten.restated_mask.any() == defended and (~unwritten.restated_mask).sum() < len(written)
+                assert (checker.classifier.fallback_ is fallback) == defended
                 verdicts[name] += [r.verdict for r in checker.check_many(list(about["claim"]))]
-            gold += list(about["label"])
-    finally:
-        checker.index.written_claims, checker.pair_memory, checker.classifier.fallback_ = written, memory, fallback
+        gold += list(about["label"])
+    assert checker.index.written_claims is written and checker.classifier.fallback_ is fallback
     assert len(gold) >= 100
     right = {name: np.mean(np.asarray(found) == np.asarray(gold)) for name, found in verdicts.items()}
     unaddressed = {name: found.count("unsupported") / len(found) for name, found in verdicts.items()}
