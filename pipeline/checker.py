@@ -314,6 +314,7 @@ class FactChecker:
             probabilities = self._predict(assessments)
             conflicts = self._conflicts(retrievals, assessments, probabilities)
         per_post: dict[int, list[ClaimResult]] = {}
+        features: dict[int, list[np.ndarray]] = {}  # each claim's verdict features: its model's review threshold
         for (owner, reading), retrieval, assessment, probs, conflict in zip(checkable, retrievals, assessments,
                                                                              probabilities, conflicts):
             claim_label = LABELS[int(np.argmax(probs))]
@@ -332,7 +333,8 @@ class FactChecker:
                 needs_review=conflict is not None or self.classifier.needs_review(confidence, assessment.features),
                 conflict=conflict, stance=reading.stance, checked_claim=reading.claim, claim_verdict=claim_label,
                 attributed_to=reading.attributed_to))
-        return [self._aggregate(analysis, post, per_post.get(number, []))
+            features.setdefault(owner, []).append(assessment.features)
+        return [self._aggregate(analysis, post, per_post.get(number, []), features.get(number, []))
                 for number, (analysis, post) in enumerate(zip(analyses, readings))]
 
     def _read(self, analyses: list[PostAnalysis]) -> tuple[list[list[SentenceReading]], dict[str, np.ndarray]]:
@@ -400,7 +402,7 @@ class FactChecker:
         return found
 
     def _aggregate(self, analysis: PostAnalysis, readings: list[SentenceReading],
-                   claims: list[ClaimResult]) -> CheckResult:
+                   claims: list[ClaimResult], features: list[np.ndarray]) -> CheckResult:
         """Post verdict. One claim: its own verdict. Several: contradicted if any claim is contradicted with
         at least post_contradicted_min_confidence; else supported if any claim is supported; else
         unsupported. The deciding claim gives confidence and evidence."""
@@ -426,10 +428,11 @@ class FactChecker:
         elif supported:
             decisive = max(supported, key=lambda c: c.confidence)
         else:
-            decisive = max(claims, key=lambda c: c.probabilities["unsupported"])
-            confidence = decisive.probabilities["unsupported"]
+            number = max(range(len(claims)), key=lambda i: claims[i].probabilities["unsupported"])
+            decisive, confidence = claims[number], claims[number].probabilities["unsupported"]
             decisive = replace(decisive, verdict="unsupported", confidence=confidence,
-                               needs_review=decisive.conflict is not None or self.classifier.needs_review(confidence))
+                               needs_review=decisive.conflict is not None
+                               or self.classifier.needs_review(confidence, features[number]))
         prefix = f"bewering '{decisive.claim}': " if len(claims) > 1 else ""
         return CheckResult(verdict=decisive.verdict, confidence=decisive.confidence,
                            explanation=prefix + decisive.explanation, evidence=decisive.evidence,

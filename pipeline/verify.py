@@ -428,8 +428,10 @@ class VerdictClassifier(ClassifierMixin, BaseEstimator):
         if len(features) == 0:
             return np.zeros((0, 3))
         features = validate_data(self, features, reset=False, dtype=None)
-        probabilities = _sharpen(self._stage_proba(features), self.temperature_)
         lacking = self.lacks_optional(features)
+        probabilities = np.zeros((len(features), len(self.classes_)))
+        if not lacking.all():
+            probabilities[~lacking] = _sharpen(self._stage_proba(features[~lacking]), self.temperature_)
         if lacking.any():
             probabilities[lacking] = self.fallback_.predict_proba(features[lacking][:, self._kept_columns()])
         return probabilities

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from pipeline.errors import FactCheckError
@@ -114,15 +116,39 @@ def _claim(text: str, verdict: str, confidence: float):
 def test_post_verdict_follows_the_documented_rule(fake_checker, claims, verdict, deciding):
     analysis = analyse_post(" ".join(f"Bewering {text} over ketamine." for text, _, _ in claims), fake_checker.config.posts)
     results = [_claim(*claim) for claim in claims]
-    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), results)
+    features = [np.ones(fake_checker.classifier.n_features_in_)] * len(results)
+    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), results,
+                                   features)
     decisive = next(c for c in results if c.claim == deciding)
     assert (post.verdict, post.confidence) == (verdict, decisive.probabilities[verdict])
     assert post.explanation.endswith(decisive.explanation)
     assert post.explanation.startswith(f"bewering '{deciding}': ") == (len(claims) > 1)
 
 
+@pytest.mark.parametrize("memory", [True, False])
+def test_an_unsupported_post_is_flagged_by_the_review_threshold_of_the_model_that_judged_its_claim(fake_checker,
+                                                                                                  memory):
+    """No claim decides: the post takes the surest "unsupported" reading, flagged below the review threshold of
+    the model that judged that claim (the fallback where the pair memory was silent)."""
+    classifier = fake_checker.classifier
+    assert classifier.fallback_ is not None
+    analysis = analyse_post("Bewering a over ketamine. Bewering b over ketamine.", fake_checker.config.posts)
+    results = [_claim("a", "unsupported", 0.5), _claim("b", "contradicted", 0.4)]
+    row = np.ones(classifier.n_features_in_)
+    row[list(classifier.optional_columns)] = 1.0 if memory else 0.0
+    judged_by = classifier if memory else classifier.fallback_
+    thresholds = sorted([classifier.review_threshold_, classifier.fallback_.review_threshold_])
+    unsure = (thresholds[0] + thresholds[1]) / 2 if thresholds[0] < thresholds[1] else thresholds[0]
+    rest = (1.0 - unsure) / 2
+    results[0] = replace(results[0], probabilities={"supported": rest, "contradicted": rest, "unsupported": unsure})
+    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), results,
+                                   [row, row])
+    assert (post.verdict, post.confidence) == ("unsupported", unsure)
+    assert post.needs_review == bool(unsure < judged_by.review_threshold_)
+
+
 def test_post_without_a_checkable_claim_says_why(fake_checker):
     analysis = analyse_post("Hoi allemaal! Is ketamine gevaarlijk?", fake_checker.config.posts)
-    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), [])
+    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), [], [])
     assert (post.verdict, post.confidence) == ("unsupported", 0.0)
     assert post.explanation == "geen controleerbare bewering gevonden (groet, te kort of overig, vraag)"
