@@ -146,6 +146,7 @@ class FactChecker:
                 "rerank_features": list(RERANK_FEATURES),
                 "verdict_features": feature_names(False, self.nli is not None, memory=self.pair_memory is not None),
                 "nli": self.nli.identity if self.nli is not None else None,
+                "nli_top_passages": self.config.nli.top_passages if self.nli is not None else None,
                 "nli_reorder": ([self.config.nli.rerank_depth, self.config.nli.rerank_weight]
                                 if self.nli is not None and self.config.nli.rerank_weight else None),
                 "pair_memory": self.pair_memory.identity if self.pair_memory is not None else None,

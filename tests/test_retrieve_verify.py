@@ -369,3 +369,18 @@ def test_a_document_without_written_claims_is_found_and_judged_not_read_as_unadd
     assert right["defended"] > right["before"] + 0.15
     assert unaddressed["defended"] < unaddressed["before"] / 2
     assert right["defended"] >= 0.65
+
+
+def test_a_verdict_model_fit_on_another_number_of_cross_encoder_passages_is_refused(checker, tmp_path):
+    """``nli.top_passages`` shapes the verdict features (the best of the passages the cross-encoder reads): a model
+    fit with three is not used with five."""
+    from conftest import write_config
+
+    from pipeline.checker import FactChecker
+    from pipeline.config import load_config
+
+    assert checker.feature_config["nli_top_passages"] == checker.config.nli.top_passages
+    other = load_config(write_config(tmp_path, **{"nli.top_passages": checker.config.nli.top_passages + 2}))
+    fresh = FactChecker(other, encoder=checker.encoder, index=checker.index, nli=checker.nli)
+    reason = fresh.load_classifier(optional=True)
+    assert reason and "run `factcheck train`" in reason and fresh.classifier is None
