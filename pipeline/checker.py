@@ -454,6 +454,9 @@ class FactChecker:
         afterwards it is as before. What ``bench/new_document.py`` and the tests measure."""
         from .pair_memory import PairMemory
 
+        if self.classifier is None or (documents and (self.index.written_claims is None or self.pair_memory is None)):
+            raise FactCheckError("checking as if documents had no written claims needs a trained verdict model, "
+                                 "written claims in the index and verdict.pair_memory")
         saved = self.index.written_claims, self.pair_memory, self.classifier.fallback_
         try:
             if documents:

@@ -147,6 +147,19 @@ def test_an_unsupported_post_is_flagged_by_the_review_threshold_of_the_model_tha
     assert post.needs_review == bool(unsure < judged_by.review_threshold_)
 
 
+def test_checking_as_if_documents_were_unwritten_needs_a_model_and_says_so(fake_checker):
+    from pipeline.checker import FactChecker
+
+    untrained = FactChecker(fake_checker.config, encoder=fake_checker.encoder, index=fake_checker.index)
+    with pytest.raises(FactCheckError, match="needs a trained verdict model"):
+        with untrained.as_if_unwritten({"factsheet-ketamine"}):
+            pass
+    written = fake_checker.index.written_claims
+    with fake_checker.as_if_unwritten({"factsheet-ketamine"}, restate=False, fallback=False):
+        assert len(fake_checker.index.written_claims) < len(written) and fake_checker.classifier.fallback_ is None
+    assert fake_checker.index.written_claims is written and fake_checker.classifier.fallback_ is not None
+
+
 def test_post_without_a_checkable_claim_says_why(fake_checker):
     analysis = analyse_post("Hoi allemaal! Is ketamine gevaarlijk?", fake_checker.config.posts)
     post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), [], [])
