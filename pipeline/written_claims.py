@@ -62,11 +62,11 @@ class WrittenClaims:
     def as_if_unwritten(self, documents: set[str], passages: list, encoder) -> "WrittenClaims":
         """These claims as an index would hold them had nobody written claims about ``documents``: theirs gone,
         their passages restated (``restated``). What ``bench/new_document.py`` and the tests measure."""
-        of_document = np.asarray([p.doc_id for p in passages])
-        kept = self.subset(~np.isin(of_document[self.rows], sorted(documents)))
+        unwritten = np.asarray([p.doc_id in documents for p in passages], dtype=bool)  # per passage row
+        kept = self.subset(~unwritten[self.rows])
         if kept.restated_mask.all():  # as with no pair files at all: no third ranking
             return kept.subset(np.zeros(len(kept), dtype=bool))
-        return kept.joined(restated(passages, np.flatnonzero(np.isin(of_document, sorted(documents))), encoder))
+        return kept.joined(restated(passages, np.flatnonzero(unwritten), encoder))
 
     def others(self, claim: str) -> np.ndarray | None:
         """Which written claims ``claim`` may meet (a boolean mask), or None for all of them. A written claim
