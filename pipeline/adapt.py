@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,14 +54,18 @@ def pseudo_query(text: str, share: float, rng: random.Random) -> str:
     return " ".join(words[i] for i in sorted(rng.sample(range(len(words)), keep)))
 
 
-def fine_tuning(model, learning_rate: float, steps: int):
+def fine_tuning(model, learning_rate: float, steps: int, frozen_layers: int = 0):
     """AdamW over every weight but the word-embedding table, with a linear warm-up over the first tenth
     of ``steps`` and a linear decay after. The table is most of the weights and sees only the training
-    texts' own words; leaving it fixed keeps other words where the base model put them."""
+    texts' own words; leaving it fixed keeps other words where the base model put them. With
+    ``frozen_layers``, the embeddings and that many lowest layers stay fixed too: no gradient flows below
+    them, which cuts the backward pass."""
     import torch
 
     for name, parameter in model.named_parameters():
-        parameter.requires_grad = "word_embeddings" not in name
+        layer = re.search(r"\.layer\.(\d+)\.", name)
+        frozen_below = frozen_layers and ("embeddings." in name or (layer and int(layer.group(1)) < frozen_layers))
+        parameter.requires_grad = "word_embeddings" not in name and not frozen_below
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=0.01)
     warmup = max(1, steps // 10)

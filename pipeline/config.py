@@ -100,7 +100,9 @@ class Nli(_Section):
     sick_nl: Path | None                  # SICK-NL's text file, read in place (never copied); None: not used
     sick_splits: list[Literal["TRAIN", "TRIAL"]] = Field(min_length=1)
     sick_marker: str = Field(max_length=40)  # leads each SICK premise: the model tells SICK's sentences from ours
+    sick_share: float = Field(gt=0, le=1)    # share of those SICK pairs trained on (an even sample, the same each run)
     layers: int = Field(ge=1, le=12)
+    frozen_layers: int = Field(ge=0, le=11)  # lowest layers (and the embeddings) left as e5 has them
     epochs: int = Field(ge=1, le=10)
     batch_size: int = Field(ge=1, le=256)
     bucket_batches: int = Field(ge=1, le=10_000)  # batches sorted by length together: less padding

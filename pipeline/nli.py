@@ -32,6 +32,7 @@ _CACHE_PAIRS = 50_000
 _VERIFICATION_PAIRS = 256  # written pairs both runtimes score when the model is exported to ONNX
 _COLLAPSED_SPREAD = 0.05  # no label's probability varies more than this over the sample: the model diverged
 _REBUILD = "run `factcheck train-nli --force` (with the same --config) to rebuild it"
+_INERT_SETTINGS = {"sick_share": 1.0, "frozen_layers": 0}
 SICK_LABELS = {"ENTAILMENT": "entailment", "CONTRADICTION": "contradiction", "NEUTRAL": "neutral"}
 
 
@@ -58,6 +59,13 @@ def read_sick(path: Path, splits: list[str]) -> list[tuple[str, str, str]]:
             zip(frame["sentence_A"], frame["sentence_B"], frame["entailment_label"])]
 
 
+def even_share(rows: list, share: float) -> list:
+    """About ``share`` of ``rows``, spread evenly over them (the same rows every run)."""
+    if share >= 1:
+        return rows
+    return [rows[i] for i in sorted({int(j / share) for j in range(round(len(rows) * share))})]
+
+
 def marked_sick_premise(premise: str, settings: Nli) -> str:
     """A SICK premise as the cross-encoder was trained to read it."""
     return settings.sick_marker + premise
@@ -73,8 +81,9 @@ def training_data(config: Config) -> tuple[list[tuple[str, str, str]], dict, lis
     if sick is None:
         notes.append("SICK-NL not used (nli.sick_nl is empty); trained on the written pairs only")
     elif sick.exists():
+        sick_pairs = read_sick(sick, settings.sick_splits)
         triples += [(marked_sick_premise(premise, settings), hypothesis, label)
-                    for premise, hypothesis, label in read_sick(sick, settings.sick_splits)]
+                    for premise, hypothesis, label in even_share(sick_pairs, settings.sick_share)]
         fingerprints["sick_nl"] = file_sha256(sick)
     else:
         notes.append(f"SICK-NL not found at {sick} (nli.sick_nl); trained on the written pairs only")
@@ -99,6 +108,8 @@ def _record(config: Config, fingerprints: dict) -> dict:
 def _settings_record(config: Config) -> dict:
     """The settings that shape the trained model (not whether or how widely it is used)."""
     unused = {"sick_marker"} if config.nli.sick_nl is None else set()  # the marker marks nothing without SICK
+    # settings at the value that adds nothing: a model trained before they existed stays current
+    unused |= {key for key, inert in _INERT_SETTINGS.items() if getattr(config.nli, key) == inert}
     used_only = {"enabled", "top_passages", "rerank_depth", "rerank_weight", "runtime", "onnx_max_difference"}
     return config.nli.model_dump(mode="json", exclude=used_only | unused)
 
@@ -191,7 +202,7 @@ def _fit(base: Path, triples: list[tuple[str, str, str]], config: Config, precis
             id2label=dict(enumerate(PAIR_LABELS)), label2id={label: i for i, label in enumerate(PAIR_LABELS)})
     model.tokenizer = tokenizer
     steps = settings.epochs * -(-len(triples) // settings.batch_size)
-    optimiser, schedule = fine_tuning(model, settings.learning_rate, steps)
+    optimiser, schedule = fine_tuning(model, settings.learning_rate, steps, settings.frozen_layers)
     rng = random.Random(settings.seed)
     label_index = {label: i for i, label in enumerate(PAIR_LABELS)}
     lengths = [len(encoding) for encoding in tokenizer([p for p, _, _ in triples], [h for _, h, _ in triples],

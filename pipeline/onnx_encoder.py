@@ -36,6 +36,7 @@ from .storage import atomic_folder, file_sha256, loading_artefact, read_json, sh
 MODEL_FILE = "model.onnx"
 WEIGHTS_FILE = "model.onnx.data"  # the weights beside the graph: ONNX Runtime maps them instead of copying
 RECORD = "export.json"
+_VERIFICATION_TEXTS = 300  # claims and passages both runtimes embed when the encoder is exported
 EXPORT_FORMAT = 1  # raised when the exported graph changes, so that older exports are made again
 
 
@@ -87,8 +88,9 @@ def _pooling_supported(source: Path) -> bool:
 
 
 def _verification_texts(config: Config, query_prefix: str, passage_prefix: str) -> list[str]:
-    """The texts both encoders embed to compare them: the labelled claims as queries, the corpus passages
-    as the index embeds them, and one text longer than ``embedding.max_seq_length`` (cut the same way)."""
+    """The texts both encoders embed to compare them: an even sample of the labelled claims as queries and the
+    corpus passages as the index embeds them, and one text longer than ``embedding.max_seq_length`` (cut the
+    same way)."""
     from .chunk import chunk_document, indexed_text
     from .ingest import ingest_readable_corpus
     from .report import read_labelled
@@ -99,8 +101,8 @@ def _verification_texts(config: Config, query_prefix: str, passage_prefix: str) 
         for passage in chunk_document(document, config.chunking):
             passages.append(indexed_text(passage, document.meta.title, config.chunking.context))
     long_text = " ".join(passages[:60])
-    return ([query_prefix + claim for claim in claims] + [passage_prefix + text for text in passages]
-            + [query_prefix + long_text])
+    texts = [query_prefix + claim for claim in claims] + [passage_prefix + text for text in passages]
+    return texts[::max(1, len(texts) // _VERIFICATION_TEXTS)] + [query_prefix + long_text]
 
 
 def export_onnx(config: Config, force: bool = False) -> ExportReport:

@@ -68,6 +68,20 @@ class WrittenClaims:
             return kept.subset(np.zeros(len(kept), dtype=bool))
         return kept.joined(restated(passages, np.flatnonzero(unwritten), encoder))
 
+    def query_vectors(self, texts: list[str], encoder) -> np.ndarray:
+        """Query embeddings of normalised ``texts``: a text written as a claim here keeps the vector the index
+        gave it (most training claims are written pairs), and only the rest are encoded."""
+        rows = {fingerprint: row for row, fingerprint in enumerate(self.fingerprints.tolist())
+                if self.writers[row] != RESTATED}
+        found = [rows.get(claim_fingerprint(text), -1) for text in texts]
+        vectors = np.empty((len(texts), self.vectors.shape[1]), dtype=np.float32)
+        known = [i for i, row in enumerate(found) if row >= 0]
+        vectors[known] = self.vectors[[found[i] for i in known]]
+        missing = [i for i, row in enumerate(found) if row < 0]
+        if missing:
+            vectors[missing] = encoder.encode_queries([texts[i] for i in missing])
+        return vectors
+
     def others(self, claim: str) -> np.ndarray | None:
         """Which written claims ``claim`` may meet (a boolean mask), or None for all of them. A written claim
         never meets its own writer's claims: about the same passage they are worded alike, and a model

@@ -78,3 +78,25 @@ def test_adaptation_brings_dev_claims_closer_to_their_evidence(config, checker, 
                  for row, quote in zip(scores, claims.evidence)]
         reciprocal[name] = float(np.mean(1 / np.array(ranks)))
     assert reciprocal["adapted"] > reciprocal["base"] + 0.05, reciprocal
+
+
+def test_frozen_layers_leave_the_embeddings_and_the_lowest_layers_as_they_are(config):
+    """`nli.frozen_layers`: nothing below the first trained layer gets a gradient (the backward pass stops there)."""
+    from transformers import AutoModelForSequenceClassification
+
+    from pipeline.adapt import fine_tuning
+    from pipeline.embed import prepare_model
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(prepare_model(config)), num_labels=3,
+                                                               num_hidden_layers=3)
+
+    def trained() -> set[str]:
+        return {name for name, parameter in model.named_parameters() if parameter.requires_grad}
+
+    fine_tuning(model, 1e-5, 10)
+    assert not any("word_embeddings" in name for name in trained())
+    assert any("embeddings.LayerNorm" in name for name in trained()) and any(".layer.0." in name for name in trained())
+    optimiser, _ = fine_tuning(model, 1e-5, 10, frozen_layers=2)
+    assert not any("embeddings." in name or ".layer.0." in name or ".layer.1." in name for name in trained())
+    assert any(".layer.2." in name for name in trained()) and any("classifier" in name for name in trained())
+    assert sum(len(group["params"]) for group in optimiser.param_groups) == len(trained())

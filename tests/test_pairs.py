@@ -78,6 +78,21 @@ def test_nli_training_data_reads_sick_train_and_trial_only_and_says_when_it_is_a
         == "disabled"
 
 
+def test_a_share_of_sick_is_an_even_sample_with_its_label_mix(config):
+    from collections import Counter
+
+    from pipeline.nli import even_share, read_sick
+
+    sick = config.resolve(__import__("pathlib").Path("../shared/data/sick-nl/SICK_NL.txt"))
+    rows = read_sick(sick, ["TRAIN", "TRIAL"]) if sick.exists() else [(str(i), str(i), PAIR_LABELS[i % 3])
+                                                                        for i in range(3000)]
+    half = even_share(rows, 0.5)
+    assert even_share(rows, 1.0) == rows and half == even_share(rows, 0.5)
+    assert abs(len(half) - len(rows) / 2) <= 1 and len(set(half)) == len(half) and set(half) <= set(rows)
+    mix, half_mix = Counter(label for *_, label in rows), Counter(label for *_, label in half)
+    assert all(abs(half_mix[label] / len(half) - mix[label] / len(rows)) < 0.02 for label in PAIR_LABELS)
+
+
 def test_an_nli_model_trained_with_other_settings_is_refused_before_loading(config, tmp_path):
     import json
 

@@ -28,6 +28,28 @@ def test_every_written_claim_points_at_its_passage(fake_checker, pairs):
     assert written.vectors.shape == (len(pairs), fake_checker.encoder.dimension)
 
 
+def test_training_claims_written_as_pairs_keep_the_vectors_the_index_gave_them(fake_checker, pairs):
+    """Training reuses the index's embeddings of the written claims and encodes only the other claims."""
+    from pipeline.posts import normalise_post
+
+    written, encoder = fake_checker.index.written_claims, fake_checker.encoder
+
+    class Counting:
+        def __init__(self):
+            self.texts = []
+
+        def encode_queries(self, texts, progress=False):
+            self.texts += texts
+            return encoder.encode_queries(texts)
+
+    texts = [normalise_post(text) for text in pairs["hypothesis"][:3]] + ["Ketamine is een nieuw soort thee."]
+    counting = Counting()
+    vectors = written.query_vectors(texts, counting)
+    assert counting.texts == texts[3:]
+    np.testing.assert_array_equal(vectors[:3], written.vectors[:3])
+    np.testing.assert_allclose(vectors, encoder.encode_queries(texts), atol=1e-6)
+
+
 def _written(pairs, label: str):
     """A written claim with that label, the row of its passage, and the claim reworded (one word added)."""
     row = pairs[pairs["label"] == label].iloc[0]
