@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import FactCheckError
 
@@ -116,6 +116,12 @@ class Nli(_Section):
     rerank_weight: float = Field(ge=0, le=10)  # weight of its reading against the reranker's (0: the reranker's order)
     runtime: Literal["auto", "torch", "onnx"]  # as embedding.runtime, for the cross-encoder (pipeline/nli.py)
     onnx_max_difference: float = Field(gt=0, le=0.1)  # an ONNX export is kept only this close to torch's probabilities
+
+    @model_validator(mode="after")
+    def _some_layer_trained(self) -> "Nli":
+        if self.frozen_layers >= self.layers:
+            raise ValueError(f"frozen_layers ({self.frozen_layers}) must be below layers ({self.layers})")
+        return self
 
 
 class Posts(_Section):

@@ -61,9 +61,9 @@ def read_sick(path: Path, splits: list[str]) -> list[tuple[str, str, str]]:
 
 def even_share(rows: list, share: float) -> list:
     """About ``share`` of ``rows``, spread evenly over them (the same rows every run)."""
-    if share >= 1:
+    if share >= 1 or not rows:
         return rows
-    return [rows[i] for i in sorted({int(j / share) for j in range(round(len(rows) * share))})]
+    return [rows[int(j / share)] for j in range(max(1, round(len(rows) * share)))]
 
 
 def marked_sick_premise(premise: str, settings: Nli) -> str:
@@ -107,7 +107,7 @@ def _record(config: Config, fingerprints: dict) -> dict:
 
 def _settings_record(config: Config) -> dict:
     """The settings that shape the trained model (not whether or how widely it is used)."""
-    unused = {"sick_marker"} if config.nli.sick_nl is None else set()  # the marker marks nothing without SICK
+    unused = {"sick_marker", "sick_share"} if config.nli.sick_nl is None else set()  # nothing to mark or share
     # settings at the value that adds nothing: a model trained before they existed stays current
     unused |= {key for key, inert in _INERT_SETTINGS.items() if getattr(config.nli, key) == inert}
     used_only = {"enabled", "top_passages", "rerank_depth", "rerank_weight", "runtime", "onnx_max_difference"}

@@ -36,7 +36,7 @@ from .storage import atomic_folder, file_sha256, loading_artefact, read_json, sh
 MODEL_FILE = "model.onnx"
 WEIGHTS_FILE = "model.onnx.data"  # the weights beside the graph: ONNX Runtime maps them instead of copying
 RECORD = "export.json"
-_VERIFICATION_TEXTS = 300  # claims and passages both runtimes embed when the encoder is exported
+_VERIFICATION_TEXTS = 300  # at least this many claims and passages both runtimes embed when the encoder is exported
 EXPORT_FORMAT = 1  # raised when the exported graph changes, so that older exports are made again
 
 

@@ -79,7 +79,7 @@ def fit_models(checker, texts: list[str], labels: list[str], evidence: list[str]
     normalised = [analyse_post(text, config.posts).normalised for text in texts]
     depth, k = config.retrieval.rerank_depth, config.retrieval.k
     distinct = list(dict.fromkeys(normalised))  # repeated (weighted) claims are retrieved once
-    written = checker.index.written_claims
+    written = index.written_claims
     vectors = written.query_vectors(distinct, checker.encoder) if written is not None else None
     found = dict(zip(distinct, retriever.search_many(distinct, max(k, depth), rerank=False, vectors=vectors)))
     candidates = [found[text] for text in normalised]

@@ -69,8 +69,9 @@ class WrittenClaims:
         return kept.joined(restated(passages, np.flatnonzero(unwritten), encoder))
 
     def query_vectors(self, texts: list[str], encoder) -> np.ndarray:
-        """Query embeddings of normalised ``texts``: a text written as a claim here keeps the vector the index
-        gave it (most training claims are written pairs), and only the rest are encoded."""
+        """Query embeddings of normalised ``texts``: a text written as a claim here (the same fingerprint: blind to
+        case and spacing, as the pair memory matches) keeps the vector the index gave it, and only the rest are
+        encoded. Most training claims are written pairs, so training need not embed them again."""
         rows = {fingerprint: row for row, fingerprint in enumerate(self.fingerprints.tolist())
                 if self.writers[row] != RESTATED}
         found = [rows.get(claim_fingerprint(text), -1) for text in texts]

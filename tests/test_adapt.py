@@ -82,21 +82,27 @@ def test_adaptation_brings_dev_claims_closer_to_their_evidence(config, checker, 
 
 def test_frozen_layers_leave_the_embeddings_and_the_lowest_layers_as_they_are(config):
     """`nli.frozen_layers`: nothing below the first trained layer gets a gradient (the backward pass stops there)."""
-    from transformers import AutoModelForSequenceClassification
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from pipeline.adapt import fine_tuning
     from pipeline.embed import prepare_model
 
-    model = AutoModelForSequenceClassification.from_pretrained(str(prepare_model(config)), num_labels=3,
-                                                               num_hidden_layers=3)
+    base = str(prepare_model(config))
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=3, num_hidden_layers=3)
+    inputs = AutoTokenizer.from_pretrained(base)(["Ketamine is een verdovingsmiddel."], return_tensors="pt")
 
-    def trained() -> set[str]:
-        return {name for name, parameter in model.named_parameters() if parameter.requires_grad}
+    def with_gradient(frozen_layers: int) -> set[str]:
+        optimiser, _ = fine_tuning(model, 1e-5, 10, frozen_layers)
+        model.zero_grad(set_to_none=True)  # also the gradients of a run with other layers frozen
+        model(**inputs, labels=torch.tensor([0])).loss.backward()
+        trainable = {name for name, parameter in model.named_parameters() if parameter.requires_grad}
+        assert sum(len(group["params"]) for group in optimiser.param_groups) == len(trainable)
+        return {name for name, parameter in model.named_parameters() if parameter.grad is not None}
 
-    fine_tuning(model, 1e-5, 10)
-    assert not any("word_embeddings" in name for name in trained())
-    assert any("embeddings.LayerNorm" in name for name in trained()) and any(".layer.0." in name for name in trained())
-    optimiser, _ = fine_tuning(model, 1e-5, 10, frozen_layers=2)
-    assert not any("embeddings." in name or ".layer.0." in name or ".layer.1." in name for name in trained())
-    assert any(".layer.2." in name for name in trained()) and any("classifier" in name for name in trained())
-    assert sum(len(group["params"]) for group in optimiser.param_groups) == len(trained())
+    trained = with_gradient(0)
+    assert not any("word_embeddings" in name for name in trained)
+    assert any("embeddings.LayerNorm" in name for name in trained) and any(".layer.0." in name for name in trained)
+    trained = with_gradient(2)
+    assert not any("embeddings." in name or ".layer.0." in name or ".layer.1." in name for name in trained)
+    assert any(".layer.2." in name for name in trained) and any("classifier" in name for name in trained)

@@ -81,16 +81,36 @@ def test_nli_training_data_reads_sick_train_and_trial_only_and_says_when_it_is_a
 def test_a_share_of_sick_is_an_even_sample_with_its_label_mix(config):
     from collections import Counter
 
-    from pipeline.nli import even_share, read_sick
+    from pipeline.nli import even_share, read_sick, training_data
 
-    sick = config.resolve(__import__("pathlib").Path("../shared/data/sick-nl/SICK_NL.txt"))
-    rows = read_sick(sick, ["TRAIN", "TRIAL"]) if sick.exists() else [(str(i), str(i), PAIR_LABELS[i % 3])
-                                                                        for i in range(3000)]
+    for rows, share in ((1000, 0.5), (4934, 0.33), (7, 0.9), (1, 0.1)):
+        picked = even_share(list(range(rows)), share)
+        assert len(picked) == max(1, round(rows * share)) and picked == sorted(set(picked)) and picked[-1] < rows
+    assert even_share(list(range(10)), 1.0) == list(range(10)) and even_share([], 0.5) == []
+    sick = config.resolve(config.nli.sick_nl)
+    if not sick.exists():
+        return
+    rows = read_sick(sick, config.nli.sick_splits)
     half = even_share(rows, 0.5)
-    assert even_share(rows, 1.0) == rows and half == even_share(rows, 0.5)
-    assert abs(len(half) - len(rows) / 2) <= 1 and len(set(half)) == len(half) and set(half) <= set(rows)
     mix, half_mix = Counter(label for *_, label in rows), Counter(label for *_, label in half)
     assert all(abs(half_mix[label] / len(half) - mix[label] / len(rows)) < 0.02 for label in PAIR_LABELS)
+    shared = config.model_copy(update={"nli": config.nli.model_copy(update={"sick_share": 0.5})})
+    marker = config.nli.sick_marker
+    assert sum(premise.startswith(marker) for premise, _, _ in training_data(shared)[0]) == len(half)
+
+
+def test_new_nli_settings_at_their_inert_values_keep_an_earlier_model_current(config):
+    """A record written before sick_share and frozen_layers existed matches them at 1.0 and 0, and not otherwise."""
+    from pipeline.nli import _settings_record
+
+    def changed(**update):
+        return config.model_copy(update={"nli": config.nli.model_copy(update=update)})
+
+    earlier = {key: value for key, value in _settings_record(changed(sick_share=1.0, frozen_layers=0)).items()}
+    assert "sick_share" not in earlier and "frozen_layers" not in earlier
+    assert _settings_record(changed(sick_share=0.5))["sick_share"] == 0.5
+    assert _settings_record(changed(frozen_layers=2))["frozen_layers"] == 2
+    assert "sick_share" not in _settings_record(changed(sick_share=0.5, sick_nl=None))  # no SICK, nothing to share
 
 
 def test_an_nli_model_trained_with_other_settings_is_refused_before_loading(config, tmp_path):
