@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -18,7 +18,8 @@ from .errors import FactCheckError
 from .lang import PRESENT_TIME, fingerprint as language_fingerprint
 from .pair_memory import MEMORY_FEATURES
 from .post_reading import PostReader, SentenceReading, load_reader, reader_identity, rule_reading, skip_reason
-from .posts import PostAnalysis, SkippedSentence, analyse_post, claim_fingerprint, is_dutch, normalise_post
+from .posts import (PostAnalysis, SkippedSentence, analyse_post, claim_fingerprint, is_dutch, normalise_post,
+                    post_verdict)
 from .results import STANCE_WORDS, CheckResult, ClaimResult, Conflict, Evidence
 from .retrieve import (RERANK_FEATURES, EvidenceReranker, Hit, RetrievalResult, Retriever, reorder_by_reading,
                        post_search_text)
@@ -315,7 +316,6 @@ class FactChecker:
             probabilities = self._predict(assessments)
             conflicts = self._conflicts(retrievals, assessments, probabilities)
         per_post: dict[int, list[ClaimResult]] = {}
-        features: dict[int, list[np.ndarray]] = {}  # each claim's verdict features: its model's review threshold
         for (owner, reading), retrieval, assessment, probs, conflict in zip(checkable, retrievals, assessments,
                                                                              probabilities, conflicts):
             claim_label = LABELS[int(np.argmax(probs))]
@@ -334,8 +334,7 @@ class FactChecker:
                 needs_review=conflict is not None or self.classifier.needs_review(confidence, assessment.features),
                 conflict=conflict, stance=reading.stance, checked_claim=reading.claim, claim_verdict=claim_label,
                 attributed_to=reading.attributed_to))
-            features.setdefault(owner, []).append(assessment.features)
-        return [self._aggregate(analysis, post, per_post.get(number, []), features.get(number, []))
+        return [self._aggregate(analysis, post, per_post.get(number, []))
                 for number, (analysis, post) in enumerate(zip(analyses, readings))]
 
     def _read(self, analyses: list[PostAnalysis]) -> tuple[list[list[SentenceReading]], dict[str, np.ndarray]]:
@@ -403,10 +402,9 @@ class FactChecker:
         return found
 
     def _aggregate(self, analysis: PostAnalysis, readings: list[SentenceReading],
-                   claims: list[ClaimResult], features: list[np.ndarray]) -> CheckResult:
-        """Post verdict. One claim: its own verdict. Several: contradicted if any claim is contradicted with
-        at least post_contradicted_min_confidence; else supported if any claim is supported; else
-        unsupported. The deciding claim gives confidence and evidence."""
+                   claims: list[ClaimResult]) -> CheckResult:
+        """Post verdict by the aggregation rule (``posts.post_verdict``): the surest supported or contradicted
+        claim decides, else the surest unsupported one. The deciding claim gives confidence and evidence."""
         notes = ["tekst ingekort tot de eerste %d tekens" % self.config.posts.max_chars] if analysis.truncated else []
         skipped = [SkippedSentence(r.sentence, skip_reason(r)) for r in readings if not r.checkable]
         base = dict(text=analysis.original, claims=claims, skipped=skipped, language=analysis.language, notes=notes)
@@ -419,21 +417,9 @@ class FactChecker:
             reasons = ", ".join(sorted({s.reason for s in skipped})) or "lege tekst"
             return CheckResult(verdict="unsupported", confidence=0.0, evidence=[],
                                explanation=f"geen controleerbare bewering gevonden ({reasons})", **base)
-        threshold = self.config.verdict.post_contradicted_min_confidence
-        contradicted = [c for c in claims if c.verdict == "contradicted" and c.confidence >= threshold]
-        supported = [c for c in claims if c.verdict == "supported"]
-        if len(claims) == 1:
-            decisive = claims[0]
-        elif contradicted:
-            decisive = max(contradicted, key=lambda c: c.confidence)
-        elif supported:
-            decisive = max(supported, key=lambda c: c.confidence)
-        else:
-            number = max(range(len(claims)), key=lambda i: claims[i].probabilities["unsupported"])
-            decisive, confidence = claims[number], claims[number].probabilities["unsupported"]
-            decisive = replace(decisive, verdict="unsupported", confidence=confidence,
-                               needs_review=decisive.conflict is not None
-                               or self.classifier.needs_review(confidence, features[number]))
+        _, number = post_verdict([(c.verdict, c.confidence) for c in claims],
+                                 self.config.verdict.post_contradicted_margin)
+        decisive = claims[number]
         prefix = f"bewering '{decisive.claim}': " if len(claims) > 1 else ""
         return CheckResult(verdict=decisive.verdict, confidence=decisive.confidence,
                            explanation=prefix + decisive.explanation, evidence=decisive.evidence,

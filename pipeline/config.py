@@ -81,7 +81,7 @@ class Verdict(_Section):
     calibration_folds: int = Field(ge=2, le=20)
     regularisation: float = Field(gt=0)
     embedding_pair_features: bool
-    post_contradicted_min_confidence: float = Field(ge=0, le=1)
+    post_contradicted_margin: float = Field(ge=0, le=1)
     review_precision: float = Field(gt=0, le=1)
     conflict_depth: int = Field(ge=0, le=20)
     conflict_min_confidence: float = Field(ge=0, le=1)

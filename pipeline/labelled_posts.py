@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import FactCheckError
+from .posts import post_verdict
 from .storage import read_csv_folder, short_hash
 
 SENTENCE_CLASSES = ("claim", "asserting_question", "question", "opinion", "advice", "other")
@@ -29,16 +30,6 @@ def stance_verdict(claim_label: str, stance: str) -> str:
     """What the corpus says of the poster's position: a denied myth is supported, a denied fact contradicted;
     a reported claim is judged as if asserted (the post spreads it)."""
     return DENIED[claim_label] if stance == "denies" else claim_label
-
-
-def post_verdict(sentence_verdicts: list[str]) -> tuple[str, int | None]:
-    """The aggregation rule: any contradicted sentence decides the post; else any supported one; else the
-    post is unsupported. Returns the verdict and the index of the deciding sentence (the first of its kind),
-    or None when no sentence carries a checkable claim."""
-    for verdict in ("contradicted", "supported", "unsupported"):
-        if verdict in sentence_verdicts:
-            return verdict, sentence_verdicts.index(verdict)
-    return "unsupported", None
 
 
 def post_split(post_id: str) -> str:
@@ -80,7 +71,7 @@ def _problems(frame: pd.DataFrame) -> list[str]:
             continue
         verdicts = [stance_verdict(r.claim_label, r.stance) for r in post.itertuples() if r.sentence_class in CHECKABLE
                     and r.claim_label in VERDICTS]
-        expected, _ = post_verdict(verdicts)
+        expected, _ = post_verdict([(verdict, 1.0) for verdict in verdicts])
         if post["post_label"].iloc[0] != expected:
             problems.append(f"post {post_id}: post_label {post['post_label'].iloc[0]} but the rule gives {expected}")
     return problems

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -165,6 +166,26 @@ def is_dutch(analysis: PostAnalysis, settings: Posts) -> bool:
     words = [w for w in re.findall(r"[^\W\d_]+", analysis.normalised.lower()) if w not in ("ketamine", "k")]
     known = sum(is_dutch_word(word) for word in words)
     return not words or known / len(words) >= 0.5
+
+
+def post_verdict(claims: Sequence[tuple[str, float]], contradicted_margin: float = 0.0) -> tuple[str, int | None]:
+    """The aggregation rule: each claim's verdict on the poster's position and how sure it is, in; the post's
+    verdict and the index of the claim that decides it, out (None when there are none). Only supported and
+    contradicted claims decide, the surest of them; a contradicted claim also wins over a supported one that is
+    at most ``contradicted_margin`` surer. Without either, the surest unsupported claim decides. With certain
+    verdicts (all 1.0), as in the labelled posts, any contradicted claim decides, else any supported one."""
+    def surest(verdict: str) -> int | None:
+        found = [number for number, (label, _) in enumerate(claims) if label == verdict]
+        return max(found, key=lambda number: claims[number][1], default=None)  # the first of equals
+
+    contradicted, supported = surest("contradicted"), surest("supported")
+    # The tolerance keeps a gap of exactly the margin (confidences are rounded to 4 decimals) on the margin's side.
+    if contradicted is not None and (supported is None
+                                     or claims[supported][1] - claims[contradicted][1] <= contradicted_margin + 1e-9):
+        return "contradicted", contradicted
+    if supported is not None:
+        return "supported", supported
+    return "unsupported", surest("unsupported")
 
 
 def claim_fingerprint(normalised_text: str) -> str:

@@ -5,12 +5,11 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
 from pipeline.errors import FactCheckError
 from pipeline.post_reading import rule_reading
-from pipeline.posts import analyse_post, normalise_post
+from pipeline.posts import analyse_post, normalise_post, post_verdict
 
 
 def test_normalisation_keeps_meaning_and_drops_noise():
@@ -33,8 +32,11 @@ def test_post_with_three_sentences(checker):
     assert [(s.text, s.reason) for s in result.skipped] == [("Hoi allemaal!", "groet, te kort of overig"), ("Wat vinden jullie?", "vraag")]
     by_claim = {c.claim: c.verdict for c in result.claims}
     assert by_claim["De halfwaardetijd van ketamine is twee dagen."] == "contradicted"
-    assert result.verdict == "contradicted"  # one confidently contradicted claim decides the post
-    assert result.explanation.startswith("bewering 'De halfwaardetijd van ketamine is twee dagen.'")
+    # The post follows the aggregation rule over its claims' verdicts, and its explanation names the deciding claim.
+    verdict, deciding = post_verdict([(c.verdict, c.confidence) for c in result.claims],
+                                     checker.config.verdict.post_contradicted_margin)
+    assert result.verdict == verdict
+    assert result.explanation.startswith(f"bewering '{result.claims[deciding].claim}'")
 
 
 def test_non_dutch_post_is_never_confidently_judged(checker):
@@ -108,43 +110,31 @@ def _claim(text: str, verdict: str, confidence: float):
 @pytest.mark.parametrize("claims, verdict, deciding", [
     ([("a", "supported", 0.6)], "supported", "a"),
     ([("a", "contradicted", 0.4)], "contradicted", "a"),             # one claim: its own verdict, however sure
-    ([("a", "supported", 0.9), ("b", "contradicted", 0.7)], "contradicted", "b"),
-    ([("a", "supported", 0.9), ("b", "contradicted", 0.5)], "supported", "a"),  # below the threshold (0.55)
+    ([("a", "supported", 0.7), ("b", "contradicted", 0.9)], "contradicted", "b"),
+    ([("a", "supported", 0.9), ("b", "contradicted", 0.7)], "supported", "a"),   # more than the margin (0.15) surer
+    ([("a", "supported", 0.9), ("b", "contradicted", 0.8)], "contradicted", "b"),
+    ([("a", "unsupported", 0.9), ("b", "contradicted", 0.4)], "contradicted", "b"),
     ([("a", "supported", 0.6), ("b", "supported", 0.8)], "supported", "b"),
     ([("a", "unsupported", 0.6), ("b", "unsupported", 0.9)], "unsupported", "b"),
 ])
 def test_post_verdict_follows_the_documented_rule(fake_checker, claims, verdict, deciding):
     analysis = analyse_post(" ".join(f"Bewering {text} over ketamine." for text, _, _ in claims), fake_checker.config.posts)
     results = [_claim(*claim) for claim in claims]
-    features = [np.ones(fake_checker.classifier.n_features_in_)] * len(results)
-    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), results,
-                                   features)
+    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), results)
     decisive = next(c for c in results if c.claim == deciding)
     assert (post.verdict, post.confidence) == (verdict, decisive.probabilities[verdict])
     assert post.explanation.endswith(decisive.explanation)
     assert post.explanation.startswith(f"bewering '{deciding}': ") == (len(claims) > 1)
 
 
-@pytest.mark.parametrize("memory", [True, False])
-def test_an_unsupported_post_is_flagged_by_the_review_threshold_of_the_model_that_judged_its_claim(fake_checker,
-                                                                                                  memory):
-    """No claim decides: the post takes the surest "unsupported" reading, flagged below the review threshold of
-    the model that judged that claim (the fallback where the pair memory was silent)."""
-    classifier = fake_checker.classifier
-    assert classifier.fallback_ is not None
+def test_an_unsupported_post_takes_the_surest_unsupported_claim_and_its_review_flag(fake_checker):
     analysis = analyse_post("Bewering a over ketamine. Bewering b over ketamine.", fake_checker.config.posts)
-    results = [_claim("a", "unsupported", 0.5), _claim("b", "contradicted", 0.4)]
-    row = np.ones(classifier.n_features_in_)
-    row[list(classifier.optional_columns)] = 1.0 if memory else 0.0
-    judged_by = classifier if memory else classifier.fallback_
-    thresholds = sorted([classifier.review_threshold_, classifier.fallback_.review_threshold_])
-    unsure = (thresholds[0] + thresholds[1]) / 2 if thresholds[0] < thresholds[1] else thresholds[0]
-    rest = (1.0 - unsure) / 2
-    results[0] = replace(results[0], probabilities={"supported": rest, "contradicted": rest, "unsupported": unsure})
-    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), results,
-                                   [row, row])
-    assert (post.verdict, post.confidence) == ("unsupported", unsure)
-    assert post.needs_review == bool(unsure < judged_by.review_threshold_)
+    results = [replace(_claim("a", "unsupported", 0.5), needs_review=True), _claim("b", "unsupported", 0.8)]
+    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), results)
+    assert (post.verdict, post.confidence, post.needs_review) == ("unsupported", 0.8, False)
+    results[1] = replace(results[1], needs_review=True)
+    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), results)
+    assert post.needs_review
 
 
 def test_checking_as_if_documents_were_unwritten_needs_a_model_and_says_so(fake_checker):
@@ -162,6 +152,6 @@ def test_checking_as_if_documents_were_unwritten_needs_a_model_and_says_so(fake_
 
 def test_post_without_a_checkable_claim_says_why(fake_checker):
     analysis = analyse_post("Hoi allemaal! Is ketamine gevaarlijk?", fake_checker.config.posts)
-    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), [], [])
+    post = fake_checker._aggregate(analysis, rule_reading(analysis.sentences, fake_checker.config.posts), [])
     assert (post.verdict, post.confidence) == ("unsupported", 0.0)
     assert post.explanation == "geen controleerbare bewering gevonden (groet, te kort of overig, vraag)"

@@ -8,9 +8,9 @@ import pytest
 
 from pipeline.errors import FactCheckError
 from pipeline.evidence import contains_quote, quotes
-from pipeline.labelled_posts import (CHECKABLE, COLUMNS, post_split, post_text, post_verdict, read_posts,
+from pipeline.labelled_posts import (CHECKABLE, COLUMNS, post_split, post_text, read_posts,
                                      stance_verdict, whole_posts)
-from pipeline.posts import analyse_post, post_sentence
+from pipeline.posts import analyse_post, post_sentence, post_verdict
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +90,29 @@ def test_a_denied_claim_gets_the_opposite_verdict(claim_label, stance, verdict):
     assert stance_verdict(claim_label, stance) == verdict
 
 
-def test_the_aggregation_rule_names_the_deciding_sentence():
-    assert post_verdict(["supported", "contradicted", "supported"]) == ("contradicted", 1)
-    assert post_verdict(["unsupported", "supported"]) == ("supported", 1)
-    assert post_verdict([]) == ("unsupported", None)
+def test_with_certain_verdicts_the_aggregation_rule_lets_any_contradicted_sentence_decide():
+    """The labelled posts' rule is the checker's with every verdict certain: the first of equals decides."""
+    def certain(verdicts):
+        return post_verdict([(verdict, 1.0) for verdict in verdicts])
+
+    assert certain(["supported", "contradicted", "supported"]) == ("contradicted", 1)
+    assert certain(["unsupported", "supported", "supported"]) == ("supported", 1)
+    assert certain(["unsupported", "unsupported"]) == ("unsupported", 0)
+    assert certain([]) == ("unsupported", None)
+
+
+@pytest.mark.parametrize("claims, margin, expected", [
+    ([("supported", 0.9), ("contradicted", 0.7)], 0.0, ("supported", 0)),     # the surer decides
+    ([("supported", 0.9), ("contradicted", 0.7)], 0.25, ("contradicted", 1)),  # within the margin
+    ([("supported", 0.9), ("contradicted", 0.7)], 0.1, ("supported", 0)),
+    ([("supported", 0.44), ("contradicted", 0.29)], 0.15, ("contradicted", 1)),  # exactly the margin
+    ([("supported", 0.8), ("contradicted", 0.8)], 0.0, ("contradicted", 1)),    # equally sure
+    ([("unsupported", 0.95), ("contradicted", 0.4)], 0.0, ("contradicted", 1)),  # unsupported never decides over it
+    ([("unsupported", 0.6), ("unsupported", 0.8)], 0.0, ("unsupported", 1)),
+    ([("supported", 0.6), ("supported", 0.8), ("unsupported", 0.99)], 0.0, ("supported", 1)),
+])
+def test_the_aggregation_rule_lets_the_surest_deciding_claim_decide(claims, margin, expected):
+    assert post_verdict(claims, margin) == expected
 
 
 def _write(folder, rows: list[dict]) -> None:

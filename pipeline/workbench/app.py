@@ -34,6 +34,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from ..batch import EXCEL_SUFFIXES
 from ..config import Config
 from ..errors import FactCheckError
+from ..posts import post_verdict
 from .db import VERDICTS, Database, Post, as_utc, open_database
 from .memory import ClaimMemory, MemoryKey, dutch_date
 from .replies import suggest_reply
@@ -154,17 +155,10 @@ def _effective_verdicts(post: Post) -> list[tuple[str, float]]:
 def _post_reply(state: WorkbenchState, post: Post) -> tuple[str, str | None]:
     """The post's verdict as it stands (the checker's rule for posts, with decided claims counted as
     certain) and the suggested reply for it."""
-    verdicts = _effective_verdicts(post)
-    floor = state.config.verdict.post_contradicted_min_confidence
-    contradicted = [i for i, (v, c) in enumerate(verdicts) if v == "contradicted" and (c >= floor or len(verdicts) == 1)]
-    supported = [i for i, (v, _) in enumerate(verdicts) if v == "supported"]
-    if contradicted:
-        verdict, deciding = "contradicted", max(contradicted, key=lambda i: verdicts[i][1])
-    elif supported:
+    verdict, deciding = post_verdict(_effective_verdicts(post), state.config.verdict.post_contradicted_margin)
+    if verdict == "supported":
         return "supported", None
-    else:
-        verdict, deciding = "unsupported", 0
-    claim = post.claims[deciding] if post.claims else None
+    claim = post.claims[deciding] if deciding is not None else None
     evidence = claim.evidence_list[0] if claim is not None and claim.checkable and claim.evidence_list else None
     settings = state.settings
     return verdict, suggest_reply(verdict, evidence, settings.reply_footer, settings.reply_quote_chars)
