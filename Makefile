@@ -53,7 +53,7 @@ $(NLI): $(MODEL) $(wildcard corpus/pairs/*.csv) $(SICK_NL) configs/default.yaml 
 	$(FC) train-nli
 	if [ -f $@ ]; then touch $@; fi
 
-$(VERIFIER): $(INDEX) $(ONNX) $(NLI_ONNX) corpus/labelled/claims.csv $(wildcard corpus/pairs/*.csv) $(wildcard corpus/posts/*.csv) $(wildcard pipeline/*.py pipeline/lang/*.py)
+$(VERIFIER): $(INDEX) $(ONNX) $(NLI_ONNX) configs/default.yaml corpus/labelled/claims.csv $(wildcard corpus/pairs/*.csv) $(wildcard corpus/posts/*.csv) $(wildcard pipeline/*.py pipeline/lang/*.py)
 	$(FC) train
 
 run: setup

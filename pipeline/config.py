@@ -88,6 +88,7 @@ class Verdict(_Section):
     conflict_min_nli: float = Field(ge=0, le=1)
     training_splits: list[str] = Field(min_length=1)
     train_on_pairs: bool
+    pairs_share: float = Field(gt=0, le=1)
     labelled_weight: int = Field(ge=1, le=100)
     post_claims_weight: int = Field(ge=0, le=100)
     post_claims_as_read: bool

@@ -112,11 +112,13 @@ def with_written_pairs(config, labelled):
     group, so no fold splits them): the pairs outnumber the claims ten to one."""
     import pandas as pd
 
+    from .nli import even_share
     from .pairs import as_training_claims, read_pairs
 
     extra = []
     if config.verdict.train_on_pairs:
-        extra.append(as_training_claims(read_pairs(config.path("training_pairs"))))
+        pairs = as_training_claims(read_pairs(config.path("training_pairs")))
+        extra.append(pairs.iloc[even_share(list(range(len(pairs))), config.verdict.pairs_share)])
     if config.verdict.post_claims_weight:
         claims = post_claims(config, config.verdict.training_splits, config.verdict.post_claims_as_read)
         extra += [without_held_out_claims(config, claims)] * config.verdict.post_claims_weight

@@ -194,6 +194,7 @@ def test_the_training_posts_claims_join_the_verdict_model_as_check_reads_them(co
     labelled = read_labelled(config.path("labelled_claims"), splits)
     pair_claims = as_training_claims(read_pairs(config.path("training_pairs"))) if config.verdict.train_on_pairs \
         else []
+    shared_pairs = round(len(pair_claims) * config.verdict.pairs_share)
     frame = with_written_pairs(config, labelled)
     weights = config.verdict
     # A claim as read that comes out word for word as a held-out labelled claim is left out (one does today).
@@ -203,5 +204,11 @@ def test_the_training_posts_claims_join_the_verdict_model_as_check_reads_them(co
     repeats = sum(claim_fingerprint(normalise_post(claim)) in held_out for claim in as_read["claim"])
     assert not {claim_fingerprint(normalise_post(claim)) for claim in frame["claim"]} & held_out
     assert (frame["split"] == "posts").sum() == weights.post_claims_weight * (len(as_read) - repeats)
-    assert len(frame) == (len(labelled) * weights.labelled_weight + len(pair_claims)
+    # verdict.pairs_share: an even share of the written pairs, their label mix kept.
+    pairs = frame[frame["split"] == "pairs"]
+    assert len(pairs) == shared_pairs
+    if shared_pairs:
+        mix = pair_claims["label"].value_counts(normalize=True)
+        assert (pairs["label"].value_counts(normalize=True) - mix).abs().max() < 0.02
+    assert len(frame) == (len(labelled) * weights.labelled_weight + shared_pairs
                           + weights.post_claims_weight * (len(as_read) - repeats))
